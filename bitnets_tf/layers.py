@@ -1,0 +1,156 @@
+"""Binary and ternary layers: larq's Quant* layers with checked arguments, plus the layers the
+literature adds (XNOR-Net activation scaling, ReActNet's RSign and RPReLU).
+
+``QuantConv2D``, ``QuantDense`` and ``QuantDepthwiseConv2D`` are larq's layers with one mixin
+that rejects unknown quantizer names up front (naming the parameter and the allowed names);
+``QuantConv2D`` also takes XNOR-Net's ``activation_scaling``. Use larq's layers directly if you
+prefer: every quantizer here works with them too.
+"""
+
+from __future__ import annotations
+
+import larq as lq
+import tensorflow as tf
+
+from bitnets_tf import quantizers
+from bitnets_tf.quantizers import RSign
+from bitnets_tf.serialization import register
+
+__all__ = ["QuantConv2D", "QuantDense", "QuantDepthwiseConv2D", "RPReLU", "RSign"]
+
+_QUANTIZER_ARGUMENTS = (
+    "input_quantizer",
+    "kernel_quantizer",
+    "depthwise_quantizer",
+    "pointwise_quantizer",
+)
+
+
+class CheckedQuantizersMixin:
+    """Validate every ``*_quantizer`` argument before larq resolves it."""
+
+    def __init__(self, *args, **kwargs):
+        for parameter in _QUANTIZER_ARGUMENTS:
+            if parameter in kwargs:
+                quantizers.validate(kwargs[parameter], parameter=parameter)
+        super().__init__(*args, **kwargs)
+
+
+@register()
+class QuantDense(CheckedQuantizersMixin, lq.layers.QuantDense):
+    """larq's ``QuantDense`` with checked quantizer arguments."""
+
+
+@register()
+class QuantDepthwiseConv2D(CheckedQuantizersMixin, lq.layers.QuantDepthwiseConv2D):
+    """larq's ``QuantDepthwiseConv2D`` with checked quantizer arguments."""
+
+
+@register()
+class QuantConv2D(CheckedQuantizersMixin, lq.layers.QuantConv2D):
+    r"""larq's ``QuantConv2D`` with checked quantizer arguments and XNOR-Net activation scaling.
+
+    With ``activation_scaling=True`` the binary convolution is rescaled by XNOR-Net's ``K``
+    (Rastegari et al. 2016, Sec. 3.2):
+
+    .. math:: A = \frac{1}{c}\sum_{i=1}^{c} |X_{:,:,i}|, \qquad K = A * k,
+              \quad k_{ij} = \frac{1}{w \cdot h}
+
+    .. math:: Y = \big(\mathrm{sign}(X) \circledast \tilde W\big) \odot K + b
+
+    i.e. K is the mean absolute input over channels, averaged over each kernel window with the
+    layer's own strides, dilation and padding (padded positions count as ``|pad_values|``).
+    Combine with ``kernel_quantizer="xnor_weight_scale"`` for the full XNOR-Net layer.
+    larq-compute-engine cannot fuse K, so such layers run as float convolutions after
+    conversion; the converters' audit reports them.
+    """
+
+    def __init__(self, *args, activation_scaling: bool = False, **kwargs):
+        self.activation_scaling = bool(activation_scaling)
+        super().__init__(*args, **kwargs)
+        if self.activation_scaling and self.data_format != "channels_last":
+            raise ValueError(
+                "`activation_scaling=True` supports data_format='channels_last' only, "
+                f"got {self.data_format!r}."
+            )
+
+    def _activation_scale(self, inputs: tf.Tensor) -> tf.Tensor:
+        mean_magnitude = tf.reduce_mean(tf.abs(inputs), axis=-1, keepdims=True)
+        window = tf.ones((*self.kernel_size, 1, 1), inputs.dtype) / float(
+            self.kernel_size[0] * self.kernel_size[1]
+        )
+        padding = self.padding.upper()
+        if not self._is_native_padding:
+            mean_magnitude = tf.pad(
+                mean_magnitude,
+                self._get_padding_same(inputs),
+                constant_values=abs(float(tf.keras.backend.get_value(self.pad_values))),
+            )
+            padding = "VALID"
+        return tf.nn.conv2d(
+            mean_magnitude,
+            window,
+            strides=self.strides,
+            padding=padding,
+            dilations=self.dilation_rate,
+        )
+
+    def call(self, inputs):
+        if not self.activation_scaling:
+            return super().call(inputs)
+        scale = self._activation_scale(inputs)
+        with (
+            lq.utils.patch_object(self, "use_bias", False),
+            lq.utils.patch_object(self, "activation", None),
+        ):
+            outputs = super().call(inputs) * scale
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def get_config(self):
+        return {**super().get_config(), "activation_scaling": self.activation_scaling}
+
+
+@register()
+class RPReLU(tf.keras.layers.Layer):
+    r"""ReActNet's RPReLU: a PReLU with learnable shifts before and after (Liu et al. 2020, eq. 4).
+
+    .. math:: f(x_c) = \begin{cases} x_c - \gamma_c + \zeta_c & x_c > \gamma_c \\
+                       \beta_c (x_c - \gamma_c) + \zeta_c & x_c \le \gamma_c \end{cases}
+
+    ``γ``, ``β``, ``ζ`` have one entry per channel (the last axis); ``β`` starts at 0.25, the
+    shifts at 0. Written as ``relu(x-γ) - β·relu(-(x-γ)) + ζ`` so TFLite fuses a PRELU op.
+
+    Paper: "ReActNet: Towards Precise Binary Neural Network with Generalized Activation
+    Functions", https://arxiv.org/abs/2003.03488
+    """
+
+    def __init__(self, slope_initializer: float = 0.25, **kwargs):
+        super().__init__(**kwargs)
+        self.slope_initializer = float(slope_initializer)
+
+    def build(self, input_shape):
+        channels = tf.TensorShape(input_shape)[-1]
+        if channels is None:
+            raise ValueError("RPReLU needs a known number of channels (the last input axis).")
+        self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer="zeros")
+        self.beta = self.add_weight(
+            name="beta",
+            shape=(channels,),
+            initializer=tf.keras.initializers.Constant(self.slope_initializer),
+        )
+        self.zeta = self.add_weight(name="zeta", shape=(channels,), initializer="zeros")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        shifted = inputs - self.gamma
+        return tf.nn.relu(shifted) - self.beta * tf.nn.relu(-shifted) + self.zeta
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "slope_initializer": self.slope_initializer}

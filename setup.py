@@ -1,0 +1,37 @@
+"""Packaging for bitnets-tf: binary and ternary networks for Keras with a TFLite path."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="bitnets-tf",
+    version="0.1.0",
+    description=(
+        "Binary and ternary neural networks for Keras/TensorFlow, trained with model.fit "
+        "and deployed as bitpacked or stock TFLite."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["bitnets_tf", "bitnets_tf.*"]),
+    install_requires=[
+        "tensorflow>=2.16,<2.22",
+        "tf-keras>=2.16,<2.22",
+        "larq>=0.14,<0.15",
+        "larq-compute-engine>=0.16,<0.17",
+        "tensorflow-datasets>=4.9",
+        "numpy<2",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+    },
+    entry_points={"console_scripts": ["bitnets-tf=bitnets_tf.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
