@@ -25,6 +25,8 @@ setup(
         "larq-compute-engine>=0.16,<0.17",
         "tensorflow-datasets>=4.9",
         "numpy<2",
+        "matplotlib>=3.7",
+        "pillow>=9",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],

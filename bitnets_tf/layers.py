@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import larq as lq
 import tensorflow as tf
+from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
 from bitnets_tf.quantizers import RSign
@@ -36,9 +37,48 @@ class CheckedQuantizersMixin:
         super().__init__(*args, **kwargs)
 
 
+def _is_binary(quantizer) -> bool:
+    return getattr(quantizer, "precision", None) == 1
+
+
 @register()
 class QuantDense(CheckedQuantizersMixin, lq.layers.QuantDense):
-    """larq's ``QuantDense`` with checked quantizer arguments."""
+    """larq's ``QuantDense`` with checked quantizer arguments, exported as a bitpackable op.
+
+    larq-compute-engine bitpacks binary convolutions but converts a binary dense layer to a
+    float ``FULLY_CONNECTED``. A dense layer is a 1×1 convolution over a 1×1 map, so when the
+    layer is traced for export (inside ``tf.saved_model.save``, which both
+    ``lce.convert_keras_model`` and ``tf.lite.TFLiteConverter.from_keras_model`` use) and its
+    input and kernel quantizers are both binary, it computes exactly that:
+    ``reshape(x, [-1, 1, 1, C]) ⊛ reshape(W, [1, 1, C, U])``, which LCE turns into
+    ``LceQuantize → LceBconv2d``. Training and Keras inference keep the matmul (TensorFlow runs
+    such 1×1 convolutions about 8× slower).
+    """
+
+    def _exports_as_convolution(self) -> bool:
+        return (
+            save_context.in_save_context()
+            and _is_binary(self.input_quantizer)
+            and _is_binary(self.kernel_quantizer)
+        )
+
+    def call(self, inputs):
+        if not self._exports_as_convolution():
+            return super().call(inputs)
+        with lq.context.quantized_scope(True):
+            kernel = tf.reshape(self.kernel, [1, 1, *self.kernel.shape])
+        # Quantize after the reshape: LCE needs the sign directly in front of the convolution.
+        as_map = self.input_quantizer(tf.reshape(inputs, [-1, 1, 1, kernel.shape[2]]))
+        outputs = tf.nn.conv2d(as_map, kernel, strides=1, padding="VALID")
+        if inputs.shape.rank == 2:
+            outputs = tf.reshape(outputs, [-1, self.units])
+        else:
+            outputs = tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [self.units]], 0))
+        if self.use_bias:
+            outputs = tf.nn.bias_add(outputs, self.bias)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
 
 
 @register()
@@ -122,7 +162,8 @@ class RPReLU(tf.keras.layers.Layer):
                        \beta_c (x_c - \gamma_c) + \zeta_c & x_c \le \gamma_c \end{cases}
 
     ``γ``, ``β``, ``ζ`` have one entry per channel (the last axis); ``β`` starts at 0.25, the
-    shifts at 0. Written as ``relu(x-γ) - β·relu(-(x-γ)) + ζ`` so TFLite fuses a PRELU op.
+    shifts at 0. Written as ``relu(x-γ) + (-β)·relu(-(x-γ)) + ζ`` with ``β`` shaped
+    ``(1, ..., 1, C)``, the pattern TFLite fuses into ``SUB → PRELU → ADD``.
 
     Paper: "ReActNet: Towards Precise Binary Neural Network with Generalized Activation
     Functions", https://arxiv.org/abs/2003.03488
@@ -139,7 +180,7 @@ class RPReLU(tf.keras.layers.Layer):
         self.gamma = self.add_weight(name="gamma", shape=(channels,), initializer="zeros")
         self.beta = self.add_weight(
             name="beta",
-            shape=(channels,),
+            shape=(1,) * (len(input_shape) - 2) + (channels,),
             initializer=tf.keras.initializers.Constant(self.slope_initializer),
         )
         self.zeta = self.add_weight(name="zeta", shape=(channels,), initializer="zeros")
@@ -147,7 +188,7 @@ class RPReLU(tf.keras.layers.Layer):
 
     def call(self, inputs):
         shifted = inputs - self.gamma
-        return tf.nn.relu(shifted) - self.beta * tf.nn.relu(-shifted) + self.zeta
+        return tf.nn.relu(shifted) + -self.beta * tf.nn.relu(-shifted) + self.zeta
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -1,0 +1,1 @@
+"""Subcommands of the ``bitnets-tf`` CLI: one module each, with ``register(subparsers)``."""

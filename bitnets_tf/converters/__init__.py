@@ -1,0 +1,1 @@
+"""Converters from Keras models to TFLite flatbuffers."""
