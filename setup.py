@@ -24,6 +24,8 @@ setup(
         "larq>=0.14,<0.15",
         "larq-compute-engine>=0.16,<0.17",
         "tensorflow-datasets>=4.9",
+        # tensorflow-datasets 4.9.10 imports it without declaring it (tensorflow/datasets#11212)
+        "importlib_resources",
         "numpy<2",
         "matplotlib>=3.7",
         "pillow>=9",

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("info",)
+COMMAND_MODULES = ("info", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:
