@@ -1,0 +1,120 @@
+"""``bitnets-tf convert MODEL.keras -o OUT.tflite --target lce|int8|float``.
+
+Converts, verifies the result against Keras in the matching interpreter, writes the file
+atomically (nothing is written when anything fails) and prints the report. Exit status: 0 on
+success, 1 when the conversion or its verification fails, 2 for bad arguments or files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+TARGETS = ("lce", "int8", "float")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="convert a .keras model to a verified .tflite (lce, int8 or float)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="the .keras (or .h5) model file")
+    parser.add_argument("-o", "--output", required=True, help="the .tflite file to write")
+    parser.add_argument("--target", default="lce", choices=TARGETS)
+    parser.add_argument(
+        "--representative-data",
+        metavar="FILE.npy",
+        help="int8 calibration inputs, shaped (samples, *input_shape); a few hundred real ones",
+    )
+    parser.add_argument(
+        "--sample-inputs", metavar="FILE.npy", help="verification inputs (default: generated)"
+    )
+    parser.add_argument(
+        "--input-shape", metavar="H,W,C", help="fix a dynamic input shape, e.g. 32,32,3"
+    )
+    parser.add_argument(
+        "--metadata", metavar="JSON", help="metadata to embed: a JSON object or a .json file"
+    )
+    parser.add_argument("--no-verify", action="store_true", help="skip verification (unsafe)")
+    parser.add_argument(
+        "--full-integer",
+        action="store_true",
+        help="int8: quantize the float stem and head too (no float32 ops at all)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _load_array(path: str | None):
+    if path is None:
+        return None
+    import numpy as np
+
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"Could not read {path!r} as a .npy array: {error}") from None
+
+
+def _metadata(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    if text.strip().startswith("{"):
+        source, content = "--metadata", text
+    else:
+        try:
+            with open(text, encoding="utf-8") as file:
+                source, content = text, file.read()
+        except OSError as error:
+            raise ValueError(f"--metadata: {error}") from None
+    try:
+        value = json.loads(content)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f'{source} must be a JSON object, e.g. \'{{"labels": ["cat"]}}\'.')
+    return value
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--input-shape must be integers like 32,32,3, got {text!r}.") from None
+    if any(d <= 0 for d in shape):
+        raise ValueError(f"--input-shape must be positive, got {text!r}.")
+    return shape
+
+
+def run(args: argparse.Namespace) -> int:
+    from bitnets_tf.converters import ConversionError, convert
+
+    try:
+        result = convert(
+            args.model,
+            args.output,
+            target=args.target,
+            verify=not args.no_verify,
+            sample_inputs=_load_array(args.sample_inputs),
+            representative_data=_load_array(args.representative_data),
+            metadata=_metadata(args.metadata),
+            input_shape=_shape(args.input_shape),
+            float_head=not args.full_integer,
+            float_stem=not args.full_integer,
+            progress=lambda message: print(f"... {message}", flush=True),
+        )
+    except ConversionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if error.details:
+            print(error.details, file=sys.stderr)
+        print("No file was written.", file=sys.stderr)
+        return 1
+    except (TypeError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(result.report.to_text())
+    return 0

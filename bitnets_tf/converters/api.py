@@ -1,0 +1,384 @@
+"""``convert``: Keras model → verified ``.tflite`` for larq-compute-engine, stock int8 or float.
+
+Every conversion is checked before anything is written: the flatbuffer runs in the matching
+interpreter on sample inputs and must agree with Keras within the target's stated tolerance
+(:mod:`verify`), and for the ``lce`` target every binary layer the audit expects to be bitpacked
+must be an ``LceBconv2d``. Otherwise :class:`ConversionError` is raised (naming the first
+diverging layer) and no file is written.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from bitnets_tf.converters import flatbuffer, lce, tflite
+from bitnets_tf.converters.audit import ModelAudit, audit_model
+from bitnets_tf.converters.cloning import clone_model
+from bitnets_tf.converters.errors import ConversionError
+from bitnets_tf.converters.files import check_writable, load_keras_model, write_atomically
+from bitnets_tf.converters.int8 import convert_int8
+from bitnets_tf.converters.metadata import attach_metadata, encode_metadata
+from bitnets_tf.converters.quiet import captured_output
+from bitnets_tf.converters.report import ConversionReport
+from bitnets_tf.converters.rewrite import rewrite_for_lce
+from bitnets_tf.converters.verify import (
+    DEFAULT_TOLERANCES,
+    Tolerance,
+    first_diverging_layer,
+    keras_outputs,
+    measure,
+)
+
+TARGETS = ("lce", "int8", "float")
+_CALIBRATION_SAMPLES = 200
+Data = np.ndarray | Sequence[np.ndarray]
+
+
+@dataclass
+class ConversionResult:
+    """The converted model: ``flatbuffer`` bytes, the ``path`` written (or None), the
+    :class:`ConversionReport` and the per-layer :class:`ModelAudit`."""
+
+    flatbuffer: bytes
+    path: str | None
+    report: ConversionReport
+    audit: ModelAudit
+
+
+@dataclass
+class _Converted:
+    flatbuffer: bytes
+    float_size: int | None
+    rewrites: list[tuple[str, str]]
+    float_ops: list[str]
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise ValueError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}.")
+
+
+def _prepared_model(model, input_shape) -> tf.keras.Model:
+    model = load_keras_model(model)
+    if not model.built or not model.inputs:
+        raise ValueError(
+            f"Model {model.name!r} is not built: start it with tf.keras.Input(shape) (or call "
+            "it once on data) so the converter knows its input shape."
+        )
+    if input_shape is not None:
+        return clone_model(model, input_shape=tuple(input_shape))
+    for tensor in model.inputs:
+        if None in tuple(tensor.shape)[1:]:
+            raise ValueError(
+                f"Input {tensor.name!r} has a dynamic shape {tuple(tensor.shape)}; TFLite needs "
+                "fixed sizes. Pass input_shape=(height, width, channels) (CLI: --input-shape) "
+                "or build the model with a fixed tf.keras.Input shape."
+            )
+    return model
+
+
+def _as_input_list(data: Data, model: tf.keras.Model, name: str) -> list[np.ndarray]:
+    arrays = [data] if isinstance(data, np.ndarray) or np.isscalar(data) else list(data)
+    if len(model.inputs) == 1 and len(arrays) != 1:
+        arrays = [np.asarray(arrays)]
+    if len(arrays) != len(model.inputs):
+        raise ValueError(
+            f"{name} has {len(arrays)} arrays; the model has {len(model.inputs)} inputs."
+        )
+    result = []
+    for array, tensor in zip(arrays, model.inputs, strict=True):
+        array = np.asarray(array, np.float32)
+        expected = tuple(tensor.shape)[1:]
+        if array.shape[1:] != expected:
+            shape = ", ".join(map(str, expected))
+            raise ValueError(f"{name} has shape {array.shape}; expected (samples, {shape}).")
+        result.append(array)
+    return result
+
+
+def _generated_inputs(model: tf.keras.Model, samples: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [
+        rng.standard_normal((samples, *tuple(t.shape)[1:])).astype(np.float32) for t in model.inputs
+    ]
+
+
+def _take(inputs: list[np.ndarray], samples: int) -> list[np.ndarray]:
+    return [array[:samples] for array in inputs]
+
+
+def _samples(inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
+    return [[array[i : i + 1] for array in inputs] for i in range(len(inputs[0]))]
+
+
+def _float_ops(model: bytes) -> list[str]:
+    types = {t.index: t.dtype for t in flatbuffer.tensors(model)}
+    return [
+        op.name
+        for op in flatbuffer.operators(model)
+        if op.name != "DEQUANTIZE" and any(types[t] == "FLOAT32" for t in op.outputs)
+    ]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One target's conversion settings, reused for truncated models when bisecting."""
+
+    target: str
+    calibration: list[list[np.ndarray]]
+    float_head: bool
+    float_stem: bool
+
+    def convert(self, model: tf.keras.Model, float_reference: bool) -> _Converted:
+        with tempfile.TemporaryDirectory(prefix="bitnets-tf-") as directory:
+            if self.target == "int8":
+                converted = convert_int8(
+                    clone_model(model),
+                    self.calibration,
+                    float_head=self.float_head,
+                    float_stem=self.float_stem,
+                )
+                float_size = None
+                if float_reference:
+                    tflite.save_model(model, directory)
+                    float_size = len(tflite.convert_float(directory))
+                return _Converted(converted.flatbuffer, float_size, [], converted.float_ops)
+            source, rewrites = rewrite_for_lce(model) if self.target == "lce" else (model, [])
+            tflite.save_model(source, directory)
+            if self.target == "float":
+                result = tflite.convert_float(directory)
+                return _Converted(result, len(result), [], [])
+            result = lce.convert_saved_model(directory)
+            float_size = len(tflite.convert_float(directory)) if float_reference else None
+            return _Converted(result, float_size, [(r.layer, r.change) for r in rewrites], [])
+
+    def run(self, model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if self.target == "lce":
+            return lce.run_lce(model, inputs)
+        return tflite.run_tflite(model, inputs)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+_UNSUPPORTED_OP = re.compile(r"'tf\.(\w+)' op is neither a custom op nor a flex op")
+_OP_LOCATION = re.compile(r'fused\["\w+:", "([^"@]+)@')
+
+
+def _explain_failure(target: str, error: BaseException) -> str:
+    """A one-line reason, naming the layer and TensorFlow op when TFLite lacks the op."""
+    text = str(error)
+    ops = sorted(set(_UNSUPPORTED_OP.findall(text)))
+    if not ops:
+        return f"The {target} conversion failed: {_first_line(error)}"
+    locations = _OP_LOCATION.findall(text)
+    layer = locations[0].split("/")[-2] if locations and "/" in locations[0] else "?"
+    return (
+        f"The {target} conversion failed: layer {layer!r} uses the TensorFlow op(s) "
+        f"{', '.join(ops)}, which TFLite has no builtin for. Replace that layer, or compute it "
+        "outside the model."
+    )
+
+
+def _not_bitpacked(audit: ModelAudit) -> list[tuple[str, str]]:
+    return [(row.name, row.note) for row in audit.not_bitpacked]
+
+
+def _check_bitpacking(model: bytes, audit: ModelAudit) -> list[str]:
+    """Raise if LCE left an expected binary layer unpacked; notes for surprises."""
+    bconvs = flatbuffer.operator_names(model).count("LceBconv2d")
+    expected = audit.expected_bconvs
+    if bconvs < expected:
+        raise ConversionError(
+            f"larq-compute-engine produced {bconvs} LceBconv2d ops but the model has {expected} "
+            "bitpackable binary layers: a binary layer was converted to a float op. Run "
+            "`bitnets-tf audit` on the model and report this as a bug.",
+            target="lce",
+            details=", ".join(flatbuffer.operator_names(model)),
+        )
+    if bconvs > expected:
+        return [f"{bconvs - expected} more LceBconv2d than the audit predicted"]
+    return []
+
+
+def convert(
+    model,
+    output_path: str | None = None,
+    target: str = "lce",
+    verify: bool = True,
+    sample_inputs: Data | None = None,
+    *,
+    representative_data: Data | None = None,
+    metadata: Mapping | None = None,
+    input_shape: Sequence[int] | None = None,
+    tolerance: Tolerance | None = None,
+    float_head: bool = True,
+    float_stem: bool = True,
+    verification_samples: int = 32,
+    float_reference: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ConversionResult:
+    """Convert a Keras model to a ``.tflite`` flatbuffer and verify it.
+
+    Args:
+        model: a built tf.keras model (functional or Sequential), or the path of a ``.keras``
+            / ``.h5`` file.
+        output_path: where to write the ``.tflite`` (atomically); None only returns the bytes.
+        target: ``"lce"`` (larq-compute-engine bitpacked ops, needs the LCE runtime),
+            ``"int8"`` (stock TFLite builtins; binary and ternary layers exact in int8) or
+            ``"float"`` (stock float32 builtins, the reference).
+        verify: run the converted model against Keras and raise on disagreement.
+        sample_inputs: inputs for verification, shaped like the model input with a leading
+            sample axis (a list of arrays for several inputs). Default: the first
+            ``verification_samples`` of ``representative_data``, else that many N(0, 1)
+            samples (seed 0).
+        representative_data: int8 calibration inputs (a few hundred real inputs, same layout
+            as ``sample_inputs``; up to 200 are used). Without them the int8 target calibrates
+            on ``sample_inputs`` or generated N(0, 1) data and says so in the report; the binary
+            layers stay exact either way, only float layers' int8 ranges depend on it.
+        metadata: a JSON-serializable dict stored in the file (read it with
+            :func:`read_metadata`), e.g. ``{"labels": [...], "input_mean": 0.5}``.
+        input_shape: fixes a dynamic input shape (without the batch axis).
+        tolerance: overrides the target's default :class:`Tolerance`.
+        float_head: int8 only; keep the layers after the last binary/ternary activation in
+            float32 so logits are exact.
+        float_stem: int8 only; keep the layers that compute the first binary/ternary
+            activations from the float input in float32, so those signs are exact
+            (``float_head=False, float_stem=False`` gives a full-integer model).
+        verification_samples: how many generated or representative inputs verify.
+        float_reference: also convert to float32 to report the size ratio.
+        progress: called with a short message before each step (the CLI prints them).
+
+    Returns:
+        :class:`ConversionResult`.
+
+    Raises:
+        TypeError, ValueError, FileNotFoundError, PermissionError: bad arguments or input files.
+        ConversionError: the converter failed, a binary layer was not bitpacked, or the
+            converted model disagrees with Keras (``first_diverging_layer`` names the layer).
+    """
+    say = progress or (lambda message: None)
+    _check_target(target)
+    path = check_writable(output_path) if output_path is not None else None
+    if metadata is not None:
+        encode_metadata(metadata)  # fail on bad metadata before the slow part
+    say("loading and auditing the model")
+    model = _prepared_model(model, input_shape)
+    audit = audit_model(model)
+    tolerance = tolerance or DEFAULT_TOLERANCES[target]
+    representative = None
+    if representative_data is not None:
+        representative = _as_input_list(representative_data, model, "representative_data")
+    if sample_inputs is not None:
+        inputs = _as_input_list(sample_inputs, model, "sample_inputs")
+        inputs_note = f"{len(inputs[0])} given sample inputs"
+    elif representative is not None:
+        inputs = _take(representative, verification_samples)
+        inputs_note = f"the first {len(inputs[0])} representative_data inputs"
+    else:
+        inputs = _generated_inputs(model, verification_samples)
+        inputs_note = f"{verification_samples} generated N(0,1) inputs (pass sample_inputs=)"
+    notes = []
+    calibration = _samples(_take(representative or inputs, _CALIBRATION_SAMPLES))
+    if target == "int8" and representative is None:
+        notes.append(
+            "int8 calibrated on the verification inputs, not on representative_data=: float "
+            "layers' int8 ranges may not fit real data (binary layers are exact regardless)"
+        )
+
+    job = _Job(target, calibration, float_head, float_stem)
+    say(f"converting ({target})")
+    start = time.perf_counter()
+    try:
+        with captured_output() as log:
+            converted = job.convert(model, float_reference)
+    except ConversionError:
+        raise
+    except Exception as error:
+        raise ConversionError(
+            _explain_failure(target, error), target=target, details=log.tail()
+        ) from error
+    seconds = time.perf_counter() - start
+    model_bytes = converted.flatbuffer
+    if target == "lce":
+        notes += _check_bitpacking(model_bytes, audit)
+    if metadata is not None:
+        model_bytes = attach_metadata(model_bytes, metadata)
+
+    report = ConversionReport(
+        target=target,
+        output_path=path,
+        size_bytes=len(model_bytes),
+        float_size_bytes=converted.float_size,
+        ops=flatbuffer.operator_counts(model_bytes),
+        custom_ops=flatbuffer.custom_operators(model_bytes),
+        binary_macs=audit.binary_macs,
+        bitpacked_macs=audit.bitpacked_macs if target == "lce" else 0,
+        not_bitpacked=_not_bitpacked(audit) if target == "lce" else [],
+        rewrites=converted.rewrites,
+        float_ops=converted.float_ops,
+        conversion_seconds=seconds,
+        verified=False,
+        verification="skipped (verify=False)",
+        tolerance=tolerance.describe(),
+        verification_inputs=inputs_note,
+        notes=notes,
+    )
+    if verify:
+        say(f"verifying on {inputs_note}")
+        _verify(model, model_bytes, job, inputs, tolerance, report)
+    if path is not None:
+        write_atomically(path, model_bytes)
+    return ConversionResult(model_bytes, path, report, audit)
+
+
+def _verify(model, model_bytes, job: _Job, inputs, tolerance: Tolerance, report):
+    target = job.target
+    start = time.perf_counter()
+    expected = keras_outputs(model, inputs)
+    try:
+        with captured_output() as log:
+            actual = job.run(model_bytes, inputs)
+    except Exception as error:
+        raise ConversionError(
+            f"The converted {target} model does not run in its interpreter: {_first_line(error)}",
+            target=target,
+            details=log.tail(),
+        ) from error
+    try:
+        agreement = measure(expected, actual, tolerance)
+    except ValueError as error:  # a different number or shape of outputs
+        raise ConversionError(
+            f"The converted {target} model computes something else than Keras: {error}",
+            target=target,
+        ) from None
+    report.verification_seconds = time.perf_counter() - start
+    report.verification = agreement.describe()
+    report.max_abs_error = agreement.max_abs_error
+    report.argmax_agreement = agreement.argmax_agreement
+    if agreement.passes(tolerance):
+        report.verified = True
+        return
+
+    def convert_and_run(submodel, sub_inputs):
+        return job.run(job.convert(submodel, float_reference=False).flatbuffer, sub_inputs)
+
+    with captured_output():
+        layer = first_diverging_layer(model, convert_and_run, inputs, tolerance)
+    where = f"; first diverging layer: {layer!r}" if layer else ""
+    raise ConversionError(
+        f"The {target} model disagrees with Keras: {agreement.describe()} "
+        f"(tolerance: {tolerance.describe()}){where}.",
+        target=target,
+        first_diverging_layer=layer,
+        details=agreement.describe(),
+    )

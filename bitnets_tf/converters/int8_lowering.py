@@ -1,0 +1,297 @@
+"""Build the Keras model the int8 target quantizes: the plan of :mod:`int8_plan` made concrete.
+
+Folded staircases (see :mod:`planes`): for output channel ``c`` of the producer, with batch
+norm ``y = a_c (conv + bias_c) + b_c`` and kernel ``s_c · n`` read from planes of weight
+``w``, ``y = A_c · acc + B_c`` with ``A_c = a_c w s_c`` and integer ``acc = Σ n·s``. A step
+at ``θ`` becomes ``clip(K (σ acc - h))`` with
+
+============  =======================  ==========================
+case          σ                        h
+============  =======================  ==========================
+A>0, incl.    +1                       ⌈t⌉ - 1/2
+A>0, excl.    +1                       ⌊t⌋ + 1/2
+A<0, incl.    -1                       -⌊t⌋ - 1/2
+A<0, excl.    -1                       -⌈t⌉ + 1/2
+============  =======================  ==========================
+
+where ``t = (θ - B_c) / A_c`` (``A_c = 0`` gives a constant). With a float accumulator the
+step is ``clip(G_c (y - θ))`` with ``G_c`` from :func:`planes.float_step_gain`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from bitnets_tf.converters.graph import Node
+from bitnets_tf.converters.int8_plan import Discrete, Int8Plan
+from bitnets_tf.converters.planes import (
+    INT8_PLANE_GAIN,
+    INT8_PLANE_SCALE,
+    INT8_PLANE_VALUE,
+    STEM_BITS_SCALE,
+    STEM_STEP_GAIN,
+    STEP_GAIN,
+    Layout,
+    LoweredLinear,
+    PlanesToValue,
+    StandalonePlanes,
+    expand_input_axis,
+    float_step_gain,
+    same_padding,
+)
+from bitnets_tf.converters.semantics import LinearLayer, batch_norm_affine, padding_value
+
+_INPUT_AXIS = {"conv": 2, "dense": 0, "depthwise": None}
+
+
+def integer_step(A: np.ndarray, B: np.ndarray, threshold: np.ndarray, inclusive: bool):
+    """``(σ, h)`` per channel for a step of ``A·acc + B`` over an integer ``acc`` (see the
+    module docstring); ``σ = 0`` marks constant channels, whose ``h`` is ∓1."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (threshold - B) / A
+    if inclusive:
+        h = np.where(A > 0, np.ceil(t) - 0.5, -np.floor(t) - 0.5)
+        constant_on = B >= threshold
+    else:
+        h = np.where(A > 0, np.floor(t) + 0.5, -np.ceil(t) + 0.5)
+        constant_on = B > threshold
+    sigma = np.sign(A)
+    h = np.where(A == 0, np.where(constant_on, -1.0, 1.0), h)
+    return sigma, h
+
+
+def _kernel_columns(kernel: np.ndarray, kind: str) -> np.ndarray:
+    """The kernel with one last axis over output channels (depthwise: channel·multiplier)."""
+    if kind == "depthwise":
+        return kernel.reshape(*kernel.shape[:2], -1)
+    return kernel
+
+
+def _arrange_planes(columns: np.ndarray, bias: np.ndarray, kind: str, kernel_shape):
+    """Kernel and bias for per-(step, output) columns ``(..., P, O)`` / ``(P, O)``, and the
+    output layout."""
+    planes, outputs = bias.shape
+    if kind == "depthwise":
+        channels, multiplier = kernel_shape[2], kernel_shape[3]
+        kernel = columns.reshape(*columns.shape[:2], planes, channels, multiplier)
+        kernel = np.moveaxis(kernel, 2, 3).reshape(*columns.shape[:2], channels, -1)
+        bias = np.moveaxis(bias.reshape(planes, channels, multiplier), 0, 1).reshape(-1)
+        return kernel, bias, Layout.channel_major(channels, planes, multiplier)
+    kernel = columns.reshape(*columns.shape[:-2], planes * outputs)
+    return kernel, bias.reshape(-1), Layout.plane_major(outputs, planes)
+
+
+@dataclass(frozen=True)
+class _Planes:
+    """A planes tensor of the lowered model: ±1 int8 clips, stored as ±254/255."""
+
+    tensor: tf.Tensor
+    layout: Layout
+    weight: float
+
+
+class _Builder:
+    def __init__(self, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool):
+        self.plan = plan
+        self.input_scales = input_scales
+        self.float_stem = float_stem
+        self.values: dict[str, tf.Tensor] = {}
+        self.planes: dict[str, _Planes] = {}
+        self.after_planes: set[str] = set()  # tensors computed from some planes tensor
+
+    def value(self, tensor: str):
+        if tensor in self.values:
+            return self.values[tensor]
+        planes = self.planes[tensor]
+        layout = planes.layout
+        if layout.planes == 1 and (layout.channel == np.arange(len(layout.channel))).all():
+            value = planes.tensor
+        else:
+            channels = len(layout.channel) // layout.planes
+            value = PlanesToValue(layout, planes.weight, channels)(planes.tensor)
+        self.values[tensor] = value
+        return value
+
+    def add(self, node: Node) -> None:
+        role = self.plan.role[node.name]
+        if role == "reuse":
+            outputs = node.call_on({t: self.value(t) for t in node.inputs})
+            for tensor, output in zip(node.outputs, tf.nest.flatten(outputs), strict=True):
+                self.values[tensor] = output
+        elif role == "pass":
+            self.planes[node.outputs[0]] = self.planes[node.inputs[0]]
+        elif role == "planes":
+            self.planes[node.outputs[0]] = self._pass_through(node)
+        elif role == "standalone":
+            self.planes[node.outputs[0]] = self._standalone(self.plan.quantizer_layers[node.name])
+        else:
+            self._lowered(node)
+        if role != "reuse" or any(t in self.after_planes for t in node.inputs):
+            self.after_planes.update(node.outputs)
+
+    def _pass_through(self, node: Node) -> _Planes:
+        planes = self.planes[node.inputs[0]]
+        output = node.layer(planes.tensor)
+        layer, layout = node.layer, planes.layout
+        if isinstance(layer, (tf.keras.layers.Flatten, tf.keras.layers.Reshape)):
+            source_shape = self.plan.graph.tensor_shape(node.inputs[0])
+            if isinstance(layer, tf.keras.layers.Flatten) and len(source_shape) > 2:
+                positions = int(np.prod(source_shape[1:-1]))
+                layout = layout.flattened(positions, source_shape[-1])
+            else:  # a single plane: the planes tensor is the value
+                layout = Layout.plane_major(int(output.shape[-1]), 1)
+        return _Planes(output, layout, planes.weight)
+
+    def _is_stem(self, tensor: str) -> bool:
+        return self.float_stem and tensor not in self.after_planes
+
+    def _standalone(self, discrete: Discrete) -> _Planes:
+        x = self.value(discrete.x)
+        channels = int(x.shape[-1])
+        thresholds = np.stack(
+            [np.broadcast_to(step.threshold, (channels,)) for step in discrete.staircase.steps]
+        )
+        inclusive = tuple(step.inclusive for step in discrete.staircase.steps)
+        stem = self._is_stem(discrete.x)
+        layer = StandalonePlanes(thresholds, inclusive, self.input_scales[discrete.x], stem=stem)
+        layout = Layout.channel_major(channels, len(inclusive))
+        return self._planes(layer(x), layout, discrete.staircase.weight, stem)
+
+    def _planes(self, output, layout: Layout, weight: float, stem: bool) -> _Planes:
+        """Planes from a producer's output; float-stem bits get their int8 step at 1/2."""
+        if stem:
+            channels = int(output.shape[-1])
+            half = np.full((1, channels), 0.5)
+            output = StandalonePlanes(half, (True,), STEM_BITS_SCALE)(output)
+        return _Planes(output, layout, weight)
+
+    def _lowered(self, node: Node) -> None:
+        linear = self.plan.linear[node.name]
+        layer = node.layer
+        source = self.plan.reads_planes.get(node.name)
+        pad_value = padding_value(layer)
+        kernel = linear.kernel.kernel.astype(np.float64)
+        unit = linear.kernel.unit
+        bias = _bias(layer, linear)
+        if source is not None:
+            if source.node is node and not source.folded:
+                planes = self._standalone(source)
+            else:
+                planes = self.planes[node.inputs[0]]
+            x = planes.tensor
+            axis = _INPUT_AXIS[linear.kind]
+            if axis is not None:
+                kernel = expand_input_axis(kernel, planes.layout, axis, planes.weight)
+                unit = None if unit is None else expand_input_axis(unit, planes.layout, axis, 1.0)
+            else:
+                kernel = kernel * planes.weight
+            pad_value *= INT8_PLANE_VALUE
+        else:
+            planes, x = None, self.value(node.inputs[0])
+        options = _conv_options(layer, linear, pad_value, node, self.plan)
+        emitted = self.plan.emits.get(node.name)
+        if emitted is None:
+            if planes is not None:  # a ±1 plane is stored as ±254/255
+                kernel = kernel * INT8_PLANE_GAIN
+            output = LoweredLinear(
+                linear.kind, kernel, bias, activation=layer.activation, **options
+            )(x)
+            self.values[node.outputs[0]] = output
+            return
+        if planes is not None:
+            stem = False
+            read = _Read(planes.weight, INT8_PLANE_SCALE, INT8_PLANE_GAIN)
+        else:
+            stem = self._is_stem(node.inputs[0])
+            read = _Read(1.0, self.input_scales[node.inputs[0]], 1.0)
+        kernel, bias, layout = _fold_steps(linear, kernel, unit, bias, emitted, read, stem)
+        output = LoweredLinear(linear.kind, kernel, bias, emit_planes=True, stem=stem, **options)(x)
+        self.planes[node.outputs[0]] = self._planes(output, layout, emitted.staircase.weight, stem)
+
+
+def _conv_options(layer, linear: LinearLayer, pad_value: float, node: Node, plan: Int8Plan):
+    if linear.kind == "dense":
+        return {}
+    strides, dilation = tuple(layer.strides), tuple(layer.dilation_rate)
+    options = {"strides": strides, "dilation": dilation, "padding": layer.padding.upper()}
+    if options["padding"] == "SAME" and pad_value != 0.0:
+        height, width = plan.graph.tensor_shape(node.inputs[0])[1:3]
+        kh, kw = layer.kernel_size
+        rows = same_padding(height, kh, strides[0], dilation[0])
+        columns = same_padding(width, kw, strides[1], dilation[1])
+        options["explicit_padding"] = (rows, columns, pad_value)
+        options["padding"] = "VALID"
+    return options
+
+
+def _bias(layer, linear: LinearLayer) -> np.ndarray:
+    if getattr(layer, "use_bias", False) and layer.bias is not None:
+        return tf.keras.backend.get_value(layer.bias).astype(np.float64)
+    return np.zeros(_kernel_columns(linear.kernel.kernel, linear.kind).shape[-1])
+
+
+@dataclass(frozen=True)
+class _Read:
+    """How a producer reads its input: staircase ``weight`` of its planes (1 for float
+    inputs), the input's int8 ``scale``, and the ``gain`` undoing the ±254/255 storage of
+    planes (1 for float inputs)."""
+
+    weight: float
+    scale: float
+    gain: float
+
+
+def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem: bool):
+    """Kernel, bias and output layout of a producer that emits ``emitted``'s planes.
+    ``kernel`` and ``unit`` are already expanded over the input planes (``kernel`` includes
+    the staircase weight)."""
+    columns_float = _kernel_columns(kernel, linear.kind)
+    outputs = columns_float.shape[-1]
+    a, b = batch_norm_affine(emitted.batch_norm.layer if emitted.batch_norm else None, outputs)
+    columns, biases = [], []
+    if emitted.integer:
+        units = _kernel_columns(unit, linear.kind)
+        A = a * read.weight * linear.kernel.scale
+        B = a * bias + b
+        for step in emitted.staircase.steps:
+            threshold = np.broadcast_to(step.threshold, (outputs,))
+            sigma, h = integer_step(A, B, threshold, step.inclusive)
+            columns.append(STEP_GAIN * sigma * units * read.gain)
+            biases.append(-STEP_GAIN * h)
+    else:
+        scaled = a * columns_float
+        fan_in_axes = tuple(range(scaled.ndim - 1))
+        if stem:
+            gain = STEM_STEP_GAIN / np.maximum(np.abs(scaled).max(axis=fan_in_axes), 1e-12)
+        else:
+            gain = float_step_gain(read.scale, np.abs(scaled).max(axis=fan_in_axes))
+        y_bias = a * bias + b
+        for step in emitted.staircase.steps:
+            threshold = np.broadcast_to(step.threshold, (outputs,))
+            columns.append(gain * scaled * read.gain)
+            biases.append(gain * (y_bias - threshold))
+    stacked = np.stack(columns, axis=-2)
+    return _arrange_planes(stacked, np.stack(biases), linear.kind, linear.kernel.kernel.shape)
+
+
+def build_lowered_model(
+    model: tf.keras.Model, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool
+) -> tf.keras.Model:
+    """The model with every planned layer replaced (same inputs and outputs).
+
+    ``input_scales`` maps each tensor of ``plan.float_tensors_to_threshold()`` to its expected
+    int8 scale (range / 255 over the representative data). With ``float_stem`` the steps
+    computed from float tensors that precede every other planes tensor emit float bits
+    (:data:`planes.STEM_BITS_SCOPE`), which the int8 converter keeps in float32.
+    """
+    builder = _Builder(plan, input_scales, float_stem)
+    inputs = [tf.keras.Input(tuple(t.shape[1:]), batch_size=1) for t in model.inputs]
+    for tensor, new_input in zip(plan.graph.inputs, inputs, strict=True):
+        builder.values[tensor] = new_input
+    for node in plan.graph.nodes:
+        builder.add(node)
+    outputs = [builder.value(t) for t in plan.graph.outputs]
+    return tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
