@@ -1,0 +1,151 @@
+"""Gradient-free, bit-level training: exact monotone steps, learning, determinism, k-means,
+and that the result is an ordinary Keras model."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bitnets_tf import layers
+from bitnets_tf.training.gradient_free import (
+    BitFlipBlockTrainer,
+    BitLayerState,
+    fit_ridge_readout,
+    hadamard_codes,
+    train_gradient_free,
+)
+from bitnets_tf.training.hamming_kmeans import hamming_kmeans
+
+
+def _bars(n, seed):
+    """3 classes on 10×10: a vertical bar, a horizontal bar or a diagonal, anywhere, in noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(-1.0, 0.7, (n, 10, 10, 1)).astype("float32")
+    y = rng.integers(0, 3, n)
+    for i in range(n):
+        r, c = rng.integers(1, 8, 2)
+        if y[i] == 0:
+            x[i, 1:9, c] += 2.5
+        elif y[i] == 1:
+            x[i, r, 1:9] += 2.5
+        else:
+            x[i, np.arange(1, 9), np.arange(1, 9)] += 2.5
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(50), x, y
+
+
+def test_hadamard_codes_split_every_unit_and_separate_classes():
+    codes = hadamard_codes(10, 64)
+    assert codes.shape == (10, 64) and set(np.unique(codes)) == {-1.0, 1.0}
+    assert np.all(np.abs(codes.sum(axis=0)) < 10)  # no unit has a constant target
+    distances = (64 - codes @ codes.T) / 2
+    assert distances[~np.eye(10, dtype=bool)].min() >= 16
+
+
+def _state(layer, inputs_shape, objective):
+    layer.build(inputs_shape)
+    return BitLayerState(layer, hadamard_codes(4, layer.kernel.shape[-1]), objective=objective)
+
+
+@pytest.mark.parametrize("objective", ["pooled", "margin"])
+def test_every_accepted_step_lowers_the_window_objective_exactly(objective):
+    conv = layers.QuantConv2D(
+        8, 3, input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=True
+    )
+    state = _state(conv, (None, 7, 7, 3), objective)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        features = tf.constant(rng.normal(size=(20, 7, 7, 3)), tf.float32)
+        labels = tf.constant(rng.integers(0, 4, 20))
+        patches, targets = state.patches(features), state.targets(labels)
+        recomputed_before = float(state.objective(patches, targets))
+        before, after, flips, moves = (float(v) for v in state.step(patches, targets))
+        assert before == pytest.approx(recomputed_before)
+        assert after <= before
+        assert float(state.objective(patches, targets)) == pytest.approx(after, abs=1e-6)
+        if flips + moves:
+            assert after < before
+    assert set(np.unique(state.weights.numpy())) <= {-1.0, 1.0}
+
+
+def test_dense_layer_steps_are_exact_too():
+    dense = layers.QuantDense(6, input_quantizer="ste_sign", kernel_quantizer="ste_sign")
+    state = _state(dense, (None, 11), None)
+    assert state.objective_kind == "margin"
+    rng = np.random.default_rng(1)
+    patches = state.patches(tf.constant(rng.normal(size=(30, 11)), tf.float32))
+    targets = state.targets(tf.constant(rng.integers(0, 4, 30)))
+    for _ in range(10):
+        before, after, _, _ = (float(v) for v in state.step(patches, targets))
+        assert after <= before
+        assert float(state.objective(patches, targets)) == pytest.approx(after)
+
+
+def test_two_layer_binary_net_learns_a_separable_toy_task_and_is_deterministic():
+    train, _, _ = _bars(600, seed=0)
+    _, x_test, y_test = _bars(300, seed=1)
+
+    def run():
+        trainer = dict(seed=3, kmeans_patches=2000)
+        return train_gradient_free(
+            train, 3, filters=(16, 32), epochs_per_block=2, readout_l2=None, **trainer
+        )
+
+    first, second = run(), run()
+    accuracy = (first.model.predict(x_test, verbose=0).argmax(1) == y_test).mean()
+    assert accuracy > 0.8  # chance is 1/3
+    for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert all(h["bit_flips"][0] > 0 for h in first.histories)
+
+
+def test_trained_layers_are_exactly_binary_and_the_model_round_trips(tmp_path):
+    train, x, _ = _bars(200, seed=2)
+    result = train_gradient_free(train, 3, filters=(8, 8), epochs_per_block=1, kmeans_patches=500)
+    model = result.model
+    convs = [layer for layer in model.submodules if isinstance(layer, layers.QuantConv2D)]
+    assert len(convs) == 2
+    for conv in convs:
+        assert set(np.unique(conv.kernel.latent_variable.numpy())) <= {-1.0, 1.0}
+        # thresholds have the parity opposite to the fan-in: a - θ is never 0
+        fan_in = int(np.prod(conv.kernel.shape[:-1]))
+        assert np.all((conv.bias.numpy() + fan_in) % 2 == 1)
+    path = str(tmp_path / "gf.keras")
+    model.save(path)
+    loaded = tf.keras.models.load_model(path)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+
+
+def test_hamming_kmeans_recovers_planted_centroids():
+    rng = np.random.default_rng(0)
+    centres = rng.choice([-1.0, 1.0], size=(4, 32))
+    noisy = np.repeat(centres, 50, axis=0)
+    noisy[rng.random(noisy.shape) < 0.1] *= -1  # 10 % bit noise
+    found = hamming_kmeans(noisy, 4, seed=0)
+    matches = (32 + found @ centres.T) / 2  # agreeing bits
+    assert np.all(matches.max(axis=0) == 32)
+    np.testing.assert_array_equal(found, hamming_kmeans(noisy, 4, seed=0))
+
+
+def test_ridge_readout_solves_least_squares():
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1.0, 1.0], size=(200, 5)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)
+    kernel, bias = fit_ridge_readout(data, 2, l2=1e-6)
+    assert ((x @ kernel + bias).argmax(1) == y).all()
+    expected = np.linalg.lstsq(np.hstack([x, np.ones((200, 1))]), 2 * np.eye(2)[y] - 1, rcond=None)
+    np.testing.assert_allclose(kernel, expected[0][:-1], atol=1e-4)
+
+
+def test_unsupported_layers_are_rejected_with_the_reason():
+    float_conv = tf.keras.layers.Conv2D(4, 3)
+    float_conv.build((None, 5, 5, 1))
+    with pytest.raises(ValueError, match=r"needs a bitnets_tf\.layers\.QuantConv2D or QuantDense"):
+        BitLayerState(float_conv, hadamard_codes(2, 4))
+    zero_padded = layers.QuantConv2D(
+        4, 3, padding="same", input_quantizer="ste_sign", kernel_quantizer="ste_sign"
+    )
+    zero_padded.build((None, 5, 5, 1))
+    with pytest.raises(ValueError, match=r"pad_values=1\.0"):
+        BitLayerState(zero_padded, hadamard_codes(2, 4))
+    with pytest.raises(ValueError, match="`window_batches` must be an integer >= 1"):
+        BitFlipBlockTrainer(window_batches=0)
