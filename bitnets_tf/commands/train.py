@@ -1,0 +1,245 @@
+"""``bitnets-tf train``: train a zoo model on a dataset with ``model.fit``.
+
+Writes into ``--out``: ``history.csv`` (one row per epoch), ``curves.png`` (loss, accuracy and
+flip ratio per epoch), ``best.keras`` (the best model by ``--monitor``, replaced atomically) and
+``backup/`` (training state while running; a rerun with the same ``--out`` resumes after the
+last completed epoch, and the folder is removed when training completes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+from bitnets_tf.training.optimizers import OPTIMIZER_KINDS
+
+SCHEDULES = ("constant", "exponential", "linear")
+VALIDATION = ("none", "test")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "train",
+        help="train a zoo model on a dataset (CSV log, curves PNG, best .keras)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="zoo model (an unknown name lists them)")
+    parser.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra builder argument for create_model, e.g. hidden_units=512 (repeatable)",
+    )
+    parser.add_argument("--dataset", required=True, help="dataset (an unknown name lists them)")
+    parser.add_argument("--epochs", type=int, required=True, help="number of epochs, >= 1")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--optimizer",
+        default="adam",
+        help=f"one of {', '.join(OPTIMIZER_KINDS)} (bop: Bop on binary weights, Adam on the rest)",
+    )
+    parser.add_argument(
+        "--schedule",
+        default="constant",
+        help="learning-rate schedule: constant, exponential (to lr/100) or linear (to 0)",
+    )
+    parser.add_argument(
+        "--validation",
+        default="test",
+        help="validation data: test (the dataset's evaluation split) or none",
+    )
+    parser.add_argument(
+        "--monitor",
+        default=None,
+        help="the log entry that picks the best model (default val_accuracy, or accuracy)",
+    )
+    parser.add_argument("--data-dir", default=None, help="where the datasets are (else defaults)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+    parser.add_argument("--max-steps", type=int, default=None, help="at most N batches per epoch")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
+    parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit verbosity")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bitnets_tf.data import DataNotFoundError
+
+    try:
+        return _train(args)
+    except (ValueError, DataNotFoundError) as error:
+        print(f"bitnets-tf train: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _check_choice(option: str, value: str, allowed: list[str]) -> str:
+    if value not in allowed:
+        raise ValueError(f"unknown {option} {value!r}; allowed: {', '.join(allowed)}.")
+    return value
+
+
+def _check_at_least(option: str, value: int | None, minimum: int) -> None:
+    if value is not None and value < minimum:
+        raise ValueError(f"{option} must be >= {minimum}, got {value}.")
+
+
+def _model_arguments(pairs: list[str]) -> dict:
+    """``["hidden_units=512", "variant=bwn"]`` -> ``{"hidden_units": 512, "variant": "bwn"}``."""
+    arguments = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key.isidentifier():
+            raise ValueError(f"--model-arg must look like KEY=VALUE, got {pair!r}.")
+        try:
+            arguments[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            arguments[key] = text
+    return arguments
+
+
+def _writable_directory(path: Path) -> Path:
+    """Create ``path`` if needed and prove it is writable, or raise a ValueError saying why."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".bitnets-tf-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(
+            f"cannot write to --out {str(path)!r} ({error.strerror or error}); "
+            "choose a directory you can write to."
+        ) from error
+    return path
+
+
+def _check_arguments(args: argparse.Namespace) -> dict:
+    """Check every option before any data is read; return the model builder's arguments."""
+    from bitnets_tf import data, zoo
+
+    _check_choice("--model", args.model, sorted(zoo.list_models()))
+    _check_choice("--dataset", args.dataset, data.available_datasets())
+    _check_choice("--optimizer", args.optimizer, list(OPTIMIZER_KINDS))
+    _check_choice("--schedule", args.schedule, list(SCHEDULES))
+    _check_choice("--validation", args.validation, list(VALIDATION))
+    _check_at_least("--epochs", args.epochs, 1)
+    _check_at_least("--batch-size", args.batch_size, 1)
+    _check_at_least("--limit", args.limit, 1)
+    _check_at_least("--max-steps", args.max_steps, 1)
+    if not args.learning_rate > 0:
+        raise ValueError(f"--learning-rate must be > 0, got {args.learning_rate}.")
+    model_arguments = _model_arguments(args.model_arg)
+    _writable_directory(args.out)
+    return model_arguments
+
+
+def _split(name: str, limit: int | None) -> str:
+    return name if limit is None else f"{name}[:{limit}]"
+
+
+def _datasets(args: argparse.Namespace, info):
+    from bitnets_tf import data
+
+    def load(split: str, training: bool):
+        dataset = data.load(
+            args.dataset,
+            _split(split, args.limit),
+            args.batch_size,
+            augment=training,
+            data_dir=args.data_dir,
+            shuffle=training,
+            seed=args.seed,
+        )
+        return dataset if args.max_steps is None else dataset.take(args.max_steps)
+
+    train = load(info.train_split, training=True)
+    validation = None if args.validation == "none" else load(info.eval_split, training=False)
+    return train, validation
+
+
+def _steps_per_epoch(dataset) -> int:
+    """The number of batches, counted by one pass if tf.data does not know it."""
+    known = int(dataset.cardinality())
+    return known if known >= 0 else int(dataset.reduce(0, lambda count, *_: count + 1))
+
+
+def _learning_rate(args: argparse.Namespace, train):
+    from bitnets_tf.training import exponential_decay, linear_decay
+
+    if args.schedule == "constant":
+        return args.learning_rate
+    total_steps = max(1, _steps_per_epoch(train) * args.epochs)
+    if args.schedule == "exponential":
+        return exponential_decay(args.learning_rate, args.learning_rate / 100, total_steps)
+    return linear_decay(args.learning_rate, total_steps)
+
+
+def _outputs_probabilities(model) -> bool:
+    """True when the model ends in a softmax (so the loss must not apply one again)."""
+    import tensorflow as tf
+
+    last = model.layers[-1]
+    return isinstance(last, tf.keras.layers.Softmax) or (
+        getattr(last, "activation", None) is tf.keras.activations.softmax
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    import tensorflow as tf
+
+    from bitnets_tf import data, training, zoo
+
+    model_arguments = _check_arguments(args)
+    info = data.info(args.dataset)
+    tf.keras.utils.set_random_seed(args.seed)
+    train, validation = _datasets(args, info)
+    model = zoo.create_model(
+        args.model,
+        input_shape=info.input_shape,
+        num_classes=info.num_classes,
+        **model_arguments,
+    )
+    logits = not _outputs_probabilities(model)
+    model.compile(
+        training.bnn_optimizer(args.optimizer, _learning_rate(args, train)),
+        tf.keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
+        metrics=["accuracy"],
+    )
+    monitor = args.monitor or ("accuracy" if validation is None else "val_accuracy")
+    out = args.out
+    backup = out / "backup"
+    resuming = backup.is_dir() and any(backup.iterdir())
+    if resuming:
+        print(f"Resuming from the training state in {backup}", file=sys.stderr)
+    stop = training.StopOnNonFinite()
+    best = training.BestModelCheckpoint(out / "best.keras", monitor=monitor, resume=resuming)
+    flip_ratio = [training.FlipRatio()] if training.binary_weights(model) else []
+    callbacks = [
+        stop,
+        *flip_ratio,
+        tf.keras.callbacks.CSVLogger(str(out / "history.csv"), append=resuming),
+        best,
+        tf.keras.callbacks.BackupAndRestore(str(backup)),
+    ]
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=args.epochs,
+        callbacks=callbacks,
+        verbose=args.verbose,
+    )
+    training.plot_training_curves(out / "history.csv", out / "curves.png")
+    if backup.is_dir() and not any(backup.iterdir()):
+        backup.rmdir()  # BackupAndRestore empties it when training completes
+    if stop.message is not None:
+        print(f"bitnets-tf train: {stop.message}", file=sys.stderr)
+        return 1
+    print(
+        f"best {monitor} = {best.best:.4f} at epoch {best.best_epoch}; "
+        f"wrote {out / 'best.keras'}, {out / 'history.csv'}, {out / 'curves.png'}"
+    )
+    return 0

@@ -1,0 +1,68 @@
+"""Training recipes for binary networks that run through ``model.fit``.
+
+One module per recipe:
+
+- :mod:`~bitnets_tf.training.optimizers`: ``bnn_optimizer("adam" | "sgd" | "bop")``, Bop in a
+  CaseOptimizer with a legacy optimizer for the real weights, BinaryNet/ReActNet LR schedules.
+- :mod:`~bitnets_tf.training.clipping`: latent-weight clipping of binary kernels.
+- :mod:`~bitnets_tf.training.distillation`: ``Distiller`` (teacher → student, saves the student)
+  and ReActNet's distributional loss.
+- :mod:`~bitnets_tf.training.two_step`: ReActNet's two-step schedule.
+- :mod:`~bitnets_tf.training.layerwise`: greedy layer-wise training with a pluggable block
+  trainer, streaming features through tf.data.
+- :mod:`~bitnets_tf.training.flip_ratio`, :mod:`~bitnets_tf.training.non_finite`,
+  :mod:`~bitnets_tf.training.checkpoints`: callbacks (flip ratio, NaN/Inf stop, atomic best
+  model; exact resume with ``tf.keras.callbacks.BackupAndRestore``).
+- :mod:`~bitnets_tf.training.curves`: PNG of the training curves from a CSV log.
+
+Every recipe that builds variables takes a ``strategy`` (``tf.distribute``).
+"""
+
+from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable
+from bitnets_tf.training.checkpoints import BestModelCheckpoint
+from bitnets_tf.training.clipping import clip_latent_weights
+from bitnets_tf.training.curves import plot_training_curves
+from bitnets_tf.training.distillation import DistillationLoss, Distiller, reactnet_distiller
+from bitnets_tf.training.flip_ratio import FlipRatio
+from bitnets_tf.training.layerwise import (
+    BlockStage,
+    GradientBlockTrainer,
+    LayerwiseResult,
+    LayerwiseTrainer,
+)
+from bitnets_tf.training.non_finite import StopOnNonFinite
+from bitnets_tf.training.optimizers import (
+    OPTIMIZER_KINDS,
+    as_legacy_optimizer,
+    bnn_optimizer,
+    bop_optimizer,
+    exponential_decay,
+    linear_decay,
+)
+from bitnets_tf.training.two_step import TwoStepResult, TwoStepTrainer, transfer_weights
+
+__all__ = [
+    "OPTIMIZER_KINDS",
+    "BestModelCheckpoint",
+    "BlockStage",
+    "DistillationLoss",
+    "Distiller",
+    "FlipRatio",
+    "GradientBlockTrainer",
+    "LayerwiseResult",
+    "LayerwiseTrainer",
+    "StopOnNonFinite",
+    "TwoStepResult",
+    "TwoStepTrainer",
+    "as_legacy_optimizer",
+    "binary_weights",
+    "bnn_optimizer",
+    "bop_optimizer",
+    "clip_latent_weights",
+    "exponential_decay",
+    "is_binary_variable",
+    "linear_decay",
+    "plot_training_curves",
+    "reactnet_distiller",
+    "transfer_weights",
+]

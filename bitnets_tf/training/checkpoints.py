@@ -1,0 +1,112 @@
+"""Saving the best model as ``.keras`` atomically, and resuming interrupted training exactly.
+
+Exact resumption uses Keras's own ``tf.keras.callbacks.BackupAndRestore(backup_dir)``: at the
+end of every epoch it checkpoints the model weights, the optimizer state (slots and
+``iterations``, hence the learning-rate schedule) and the epoch, and a new ``fit`` with the same
+``backup_dir`` restarts after the last completed epoch. With a fixed seed and a data order that
+depends only on the epoch, the resumed run ends with the same weights as an uninterrupted one
+(tested). :class:`BestModelCheckpoint` adds what BackupAndRestore lacks: the best model as a
+standalone ``.keras`` file that is never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from bitnets_tf.serialization import register
+
+__all__ = ["BestModelCheckpoint", "atomic_write_bytes"]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory + os.replace."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+@register()
+class BestModelCheckpoint(tf.keras.callbacks.Callback):
+    """Saves ``model.save(filepath)`` whenever ``monitor`` improves, atomically.
+
+    The model is written to a temporary ``.keras`` file beside ``filepath`` and moved over it
+    with ``os.replace``, so ``filepath`` is always either the previous best or the new best.
+    The best value is kept in ``filepath + ".json"`` so a resumed run only overwrites the file
+    with a better model.
+
+    Args:
+        filepath: target ``.keras`` file.
+        monitor: a key of the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (max for names containing "acc", else min).
+        resume: start from the best value recorded beside ``filepath`` by an earlier run
+            (resuming); False starts afresh and overwrites ``filepath`` after the first epoch.
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        resume: bool = True,
+    ):
+        super().__init__()
+        self.filepath = Path(filepath)
+        if self.filepath.suffix != ".keras":
+            raise ValueError(f"`filepath` must end in .keras, got {str(filepath)!r}.")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"`mode` must be one of ['auto', 'max', 'min'], got {mode!r}.")
+        self.monitor = monitor
+        self.mode = mode
+        self.resume = resume
+        self.maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+
+    @property
+    def _record_path(self) -> Path:
+        return self.filepath.with_name(self.filepath.name + ".json")
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_epoch = None, None
+        if self.resume and self.filepath.exists() and self._record_path.exists():
+            record = json.loads(self._record_path.read_text())
+            if record.get("monitor") == self.monitor:
+                self.best, self.best_epoch = record["best"], record["epoch"]
+
+    def _improved(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        return value > self.best if self.maximize else value < self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise ValueError(
+                f"BestModelCheckpoint monitors {self.monitor!r}, which is not in the epoch logs "
+                f"{sorted(logs)}; pass validation_data or monitor one of those."
+            )
+        value = float(logs[self.monitor])
+        if not self._improved(value):
+            return
+        temporary = self.filepath.with_name(f".{self.filepath.stem}.{os.getpid()}.tmp.keras")
+        self.model.save(temporary)
+        os.replace(temporary, self.filepath)
+        self.best, self.best_epoch = value, epoch + 1
+        record = {"monitor": self.monitor, "best": value, "epoch": epoch + 1}
+        atomic_write_bytes(self._record_path, json.dumps(record).encode())
+
+    def get_config(self) -> dict:
+        return {
+            "filepath": str(self.filepath),
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "resume": self.resume,
+        }
