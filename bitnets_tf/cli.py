@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("info", "data")
+COMMAND_MODULES = ("info", "data", "train", "convert", "inspect", "audit", "run", "bench", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,231 @@
+"""One ``.tflite`` model in the interpreter that can run it, one sample at a time.
+
+``lce`` models (custom operators ``Lce*``) run in larq-compute-engine's interpreter (with its
+indirect BGEMM kernels, about 4x faster than the default ones on x86 and bit-identical);
+``int8`` and ``float`` models run in the stock ``tf.lite.Interpreter`` with its default
+XNNPACK delegate, as on a phone. int8 inputs and outputs are (de)quantized here
+(:func:`bitnets_tf.deploy.edge.quantize`, :func:`~bitnets_tf.deploy.edge.dequantize`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bitnets_tf.deploy.edge import dequantize, quantize
+from bitnets_tf.deploy.errors import DeploymentError, LceRuntimeRequiredError
+
+RUNTIMES = ("auto", "lce", "tflite")
+LCE_PREFIX = "Lce"
+
+
+def model_bytes(model: bytes | str | os.PathLike) -> bytes:
+    """The flatbuffer of ``model`` (bytes or a path), checked to be a TFLite file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a TFLite flatbuffer (corrupt, truncated or another format).
+    """
+    from bitnets_tf.converters.flatbuffer import load_flatbuffer
+
+    return load_flatbuffer(model)
+
+
+def custom_operators(flatbuffer: bytes) -> list[str]:
+    """The custom operators the model needs, sorted (``Lce*`` for the ``lce`` target)."""
+    from bitnets_tf.converters.flatbuffer import custom_operators as listed
+
+    return listed(flatbuffer)
+
+
+def needs_lce(flatbuffer: bytes) -> bool:
+    """Whether the model has larq-compute-engine operators."""
+    return any(name.startswith(LCE_PREFIX) for name in custom_operators(flatbuffer))
+
+
+def lce_available() -> bool:
+    """Whether larq-compute-engine's Python interpreter can be imported here."""
+    try:
+        from larq_compute_engine.tflite.python.interpreter import Interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def lce_help(operators: list[str]) -> str:
+    """What to do with a model that needs larq-compute-engine operators."""
+    return (
+        f"The model needs larq-compute-engine operators ({', '.join(operators)}), which the "
+        "stock TFLite runtimes (tf.lite, tflite-runtime, ai-edge-litert) do not have. Run it "
+        "with --runtime lce (needs `pip install larq-compute-engine`; PyPI has it for x86-64 "
+        "Linux, macOS and Windows only), on ARM with LCE's lce_benchmark_model (README: "
+        "Raspberry Pi guide), or convert the model with --target int8 for stock runtimes."
+    )
+
+
+def choose_runtime(flatbuffer: bytes, runtime: str = "auto") -> str:
+    """``"lce"`` or ``"tflite"`` for ``runtime`` = auto/lce/tflite.
+
+    Raises:
+        ValueError: an unknown runtime name.
+        LceRuntimeRequiredError: the model needs LCE and the runtime is ``tflite`` or LCE is not
+            installed.
+        DeploymentError: the model has custom operators neither runtime provides.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
+    operators = custom_operators(flatbuffer)
+    unknown = [name for name in operators if not name.startswith(LCE_PREFIX)]
+    if unknown:
+        raise DeploymentError(
+            f"The model needs custom operators {', '.join(unknown)} that neither the stock "
+            "TFLite interpreter nor larq-compute-engine provides. Register them in your own "
+            "TFLite build, or convert the model with bitnets-tf (targets lce, int8, float)."
+        )
+    lce_ops = [name for name in operators if name.startswith(LCE_PREFIX)]
+    if runtime == "tflite":
+        if lce_ops:
+            raise LceRuntimeRequiredError(lce_help(lce_ops))
+        return "tflite"
+    if runtime == "lce" or lce_ops:
+        if not lce_available():
+            raise LceRuntimeRequiredError(
+                lce_help(lce_ops or ["none needed; --runtime lce was asked for"])
+            )
+        return "lce"
+    return "tflite"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Shape (without the batch axis), dtype and int8 quantization of a model input/output."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    scale: float
+    zero_point: int
+
+    def quantize(self, value: np.ndarray) -> np.ndarray:
+        return quantize(value, self.dtype, self.scale, self.zero_point)
+
+    def dequantize(self, value: np.ndarray) -> np.ndarray:
+        return dequantize(value, self.dtype, self.scale, self.zero_point)
+
+
+class ModelRunner:
+    """A loaded model with one input and one output, invoked on one sample at a time.
+
+    Args:
+        model: the ``.tflite`` bytes or path.
+        runtime: ``"auto"`` (LCE for models with ``Lce*`` operators, else stock TFLite),
+            ``"lce"`` or ``"tflite"``.
+        num_threads: interpreter threads.
+    """
+
+    def __init__(
+        self, model: bytes | str | os.PathLike, runtime: str = "auto", num_threads: int = 1
+    ):
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+            raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}.")
+        self.flatbuffer = model_bytes(model)
+        self.runtime = choose_runtime(self.flatbuffer, runtime)
+        self.num_threads = num_threads
+        if self.runtime == "lce":
+            self._load_lce()
+        else:
+            self._load_tflite()
+
+    def _load_tflite(self) -> None:
+        from bitnets_tf.converters.tflite import tflite_interpreter
+
+        try:
+            interpreter = tflite_interpreter(self.flatbuffer, num_threads=self.num_threads)
+        except (RuntimeError, ValueError) as error:
+            raise DeploymentError(
+                f"The TFLite interpreter cannot load the model: {str(error).splitlines()[0]}"
+            ) from None
+        inputs = interpreter.get_input_details()
+        outputs = interpreter.get_output_details()
+        _check_single("inputs", len(inputs))
+        _check_single("outputs", len(outputs))
+        self._interpreter = interpreter
+        self._input_index = inputs[0]["index"]
+        self._output_index = outputs[0]["index"]
+        self.input = _spec(inputs[0]["shape"], inputs[0]["dtype"], inputs[0]["quantization"])
+        self.output = _spec(outputs[0]["shape"], outputs[0]["dtype"], outputs[0]["quantization"])
+
+    def _load_lce(self) -> None:
+        from larq_compute_engine.tflite.python.interpreter import Interpreter
+
+        try:
+            interpreter = Interpreter(
+                self.flatbuffer, num_threads=self.num_threads, use_indirect_bgemm=True
+            )
+        except (RuntimeError, ValueError) as error:
+            raise DeploymentError(
+                f"larq-compute-engine cannot load the model: {str(error).splitlines()[0]}"
+            ) from None
+        _check_single("inputs", len(interpreter.input_shapes))
+        _check_single("outputs", len(interpreter.output_shapes))
+        self._interpreter = interpreter.interpreter  # the wrapper's per-sample predict
+        self.input = _spec(
+            interpreter.input_shapes[0],
+            interpreter.input_types[0],
+            (interpreter.input_scales[0], interpreter.input_zero_points[0]),
+        )
+        self.output = _spec(
+            interpreter.output_shapes[0],
+            interpreter.output_types[0],
+            (interpreter.output_scales[0], interpreter.output_zero_points[0]),
+        )
+
+    def run(self, sample: np.ndarray) -> tuple[np.ndarray, float]:
+        """The float32 output for one float32 input sample ``(h, w, c)`` (or with a batch axis
+        of 1), and the seconds the interpreter took (for LCE including its input copy)."""
+        sample = np.asarray(sample, np.float32)
+        if sample.shape == self.input.shape:
+            sample = sample[np.newaxis]
+        if sample.shape != (1, *self.input.shape):
+            raise DeploymentError(
+                f"Input of shape {sample.shape[1:] if sample.ndim else sample.shape} given; the "
+                f"model takes {self.input.shape}."
+            )
+        value = self.input.quantize(sample)
+        if self.runtime == "lce":
+            start = time.perf_counter()
+            output = self._interpreter.predict([value])[0]
+            seconds = time.perf_counter() - start
+        else:
+            self._interpreter.set_tensor(self._input_index, value)
+            start = time.perf_counter()
+            self._interpreter.invoke()
+            seconds = time.perf_counter() - start
+            output = self._interpreter.get_tensor(self._output_index)
+        return self.output.dequantize(np.asarray(output))[0], seconds
+
+    def predict(self, samples: np.ndarray) -> np.ndarray:
+        """Outputs for a batch of samples ``(n, h, w, c)``, one invocation each."""
+        return np.stack([self.run(sample)[0] for sample in samples])
+
+
+def _check_single(what: str, count: int) -> None:
+    if count != 1:
+        raise DeploymentError(
+            f"The model has {count} {what}; the runner and benchmark handle image classifiers "
+            "with one input and one output."
+        )
+
+
+def _spec(shape, dtype, quantization) -> TensorSpec:
+    scale, zero_point = quantization if quantization else (0.0, 0)
+    if isinstance(scale, (list, tuple)):
+        scale = scale[0] if scale else 0.0
+    return TensorSpec(
+        tuple(int(d) for d in tuple(shape)[1:]),
+        np.dtype(dtype),
+        float(scale or 0.0),
+        int(zero_point or 0),
+    )
