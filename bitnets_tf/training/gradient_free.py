@@ -517,8 +517,8 @@ def fit_ridge_readout(
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Least-squares readout from streamed ±1 features, without gradients.
 
-    Accumulates :math:`G = 	ilde X^	op 	ilde X` and :math:`B = 	ilde X^	op Y` batch by
-    batch (:math:`	ilde X = [X, 1]`, :math:`Y` = ±1 one-hot targets) and solves the ridge
+    Accumulates :math:`G = \tilde X^\top \tilde X` and :math:`B = \tilde X^\top Y` batch by
+    batch (:math:`\tilde X = [X, 1]`, :math:`Y` = ±1 one-hot targets) and solves the ridge
     normal equations :math:`(G + \lambda I)\,[W; b] = B`. Memory is O(d²) for d features,
     independent of the number of examples; time is linear in it.
 
