@@ -122,3 +122,31 @@ def test_binary_dense_too_large_for_lce_is_split(monkeypatch):
     np.testing.assert_allclose(
         run_lce(result.flatbuffer, [inputs])[0], model.predict(inputs, verbose=0), atol=1e-3
     )
+
+
+def test_nested_blocks_are_audited_and_lowered_layer_by_layer():
+    """A model of nested Sequential blocks (as LayerwiseTrainer assembles its result) converts
+    like the flat model: its binary layers are bitpacked and exact in int8, not opaque."""
+    import tensorflow as tf
+
+    from bitnets_tf.converters import audit_model
+
+    flat = binary_cnn()
+    inputs = tf.keras.Input(flat.input_shape[1:])
+    first = tf.keras.Sequential(flat.layers[:2], name="block_0")
+    rest = tf.keras.Sequential(flat.layers[2:], name="block_1")
+    nested = tf.keras.Model(inputs, rest(first(inputs)))
+
+    flat_audit, nested_audit = audit_model(flat), audit_model(nested)
+    assert [row.name for row in nested_audit.layers] == [row.name for row in flat_audit.layers]
+    assert nested_audit.expected_bconvs == flat_audit.expected_bconvs == 4
+    assert nested_audit.binary_macs == flat_audit.binary_macs
+
+    inputs = plus_minus_one((10, 10, 3), 200, seed=4)
+    lce_result = convert(nested, target="lce", sample_inputs=inputs, float_reference=False)
+    assert flatbuffer.operator_names(lce_result.flatbuffer).count("LceBconv2d") == 4
+    int8_result = convert(nested, target="int8", sample_inputs=inputs, float_reference=False)
+    flat_int8 = convert(flat, target="int8", sample_inputs=inputs, float_reference=False)
+    assert int8_result.report.float_ops == flat_int8.report.float_ops  # the head only
+    expected = nested.predict(inputs, verbose=0).argmax(1)
+    assert (run_tflite(int8_result.flatbuffer, [inputs])[0].argmax(1) == expected).all()

@@ -23,6 +23,7 @@ from bitnets_tf.converters.audit import ModelAudit, audit_model
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.files import check_writable, load_keras_model, write_atomically
+from bitnets_tf.converters.graph import inline_nested_models
 from bitnets_tf.converters.int8 import convert_int8
 from bitnets_tf.converters.metadata import attach_metadata, encode_metadata
 from bitnets_tf.converters.quiet import captured_output
@@ -72,6 +73,7 @@ def _prepared_model(model, input_shape) -> tf.keras.Model:
             f"Model {model.name!r} is not built: start it with tf.keras.Input(shape) (or call "
             "it once on data) so the converter knows its input shape."
         )
+    model = inline_nested_models(model)
     if input_shape is not None:
         return clone_model(model, input_shape=tuple(input_shape))
     for tensor in model.inputs:

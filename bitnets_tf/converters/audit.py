@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from bitnets_tf import layers as our_layers
-from bitnets_tf.converters.graph import LayerGraph, Node
+from bitnets_tf.converters.graph import LayerGraph, Node, inline_nested_models
 from bitnets_tf.converters.int8_plan import Int8Plan, plan_int8, quantizer_layer_staircase
 from bitnets_tf.converters.report import format_table
 from bitnets_tf.converters.rewrite import lce_bconv_count, planned_rewrites
@@ -205,8 +205,9 @@ def audit_model(model: tf.keras.Model) -> ModelAudit:
     """Audit ``model`` (functional or Sequential) for all three targets.
 
     Raises:
-        ValueError: see :func:`bitnets_tf.converters.graph.layer_graph`.
+        ValueError: see :func:`bitnets_tf.converters.graph.inline_nested_models`.
     """
+    model = inline_nested_models(model)  # nested blocks' layers are audited one by one
     plan = plan_int8(model)
     graph = plan.graph
     rewritten = {r.layer: r.change for r in planned_rewrites(model) if "convolution" in r.change}

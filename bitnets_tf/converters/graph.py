@@ -116,3 +116,48 @@ def layer_graph(model: tf.keras.Model) -> LayerGraph:
         input_shapes=[tuple(t.shape) for t in model.inputs],
     )
     return graph
+
+
+def _is_graph_model(layer: tf.keras.layers.Layer) -> bool:
+    return isinstance(layer, tf.keras.Model) and getattr(layer, "_is_graph_network", False)
+
+
+def _apply_graph(graph: LayerGraph, inputs: list) -> list:
+    """Call the layers of ``graph`` on ``inputs``, nested graph models layer by layer."""
+    tensors = dict(zip(graph.inputs, inputs, strict=True))
+    for node in graph.nodes:
+        if _is_graph_model(node.layer):
+            results = _apply_graph(layer_graph(node.layer), [tensors[t] for t in node.inputs])
+        else:
+            results = tf.nest.flatten(node.call_on(tensors))
+        tensors.update(zip(node.outputs, results, strict=True))
+    return [tensors[t] for t in graph.outputs]
+
+
+def inline_nested_models(model: tf.keras.Model) -> tf.keras.Model:
+    """``model`` with every nested functional or Sequential model replaced by its layers (the
+    same layer objects, so the same weights), or ``model`` itself when it nests none.
+
+    The converters analyse one flat layer graph: a binary convolution inside a nested block
+    (as :class:`~bitnets_tf.training.LayerwiseTrainer` assembles its result) would otherwise
+    be one opaque layer to the audit and the int8 lowering.
+
+    Raises:
+        ValueError: see :func:`layer_graph`, or two of the inlined layers share a name.
+    """
+    graph = layer_graph(model)
+    if not any(_is_graph_model(node.layer) for node in graph.nodes):
+        return model
+    inputs = [
+        tf.keras.Input(batch_shape=shape, name=tensor.name.split(":")[0])
+        for shape, tensor in zip(graph.input_shapes, model.inputs, strict=True)
+    ]
+    outputs = _apply_graph(graph, inputs)
+    try:
+        return tf.keras.Model(inputs, outputs, name=model.name)
+    except ValueError as error:
+        raise ValueError(
+            f"Model {model.name!r} nests models whose layers share names with other layers "
+            f"({str(error).splitlines()[0]}); the converters need unique layer names. Name "
+            "the layers of the nested models uniquely."
+        ) from None
