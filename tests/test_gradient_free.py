@@ -114,6 +114,15 @@ def test_trained_layers_are_exactly_binary_and_the_model_round_trips(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
+def test_readout_pool_sets_the_readout_width():
+    train, _, _ = _bars(100, seed=4)
+    with pytest.raises(ValueError, match="`readout_pool` must be an integer >= 1"):
+        train_gradient_free(train, 3, filters=(8, 8), readout_pool=0)
+    # 10×10 → conv 8×8 → pool 4×4 → conv 2×2×8; readout_pool=1 keeps all 2·2·8 signs
+    result = train_gradient_free(train, 3, filters=(8, 8), readout_pool=1, kmeans_patches=200)
+    assert tuple(result.model.get_layer("ridge_readout").kernel.shape) == (32, 3)
+
+
 def test_hamming_kmeans_recovers_planted_centroids():
     rng = np.random.default_rng(0)
     centres = rng.choice([-1.0, 1.0], size=(4, 32))

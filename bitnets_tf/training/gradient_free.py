@@ -533,16 +533,20 @@ def fit_ridge_readout(
         labels = tf.cast(tf.reshape(batch[1], [-1]), tf.int32)
         y = 2.0 * tf.one_hot(labels, num_classes) - 1.0
         # One batch's sums of ±1 products are small integers, exact in float32; the running
-        # sums are kept in float64.
-        batch_gram = tf.cast(tf.matmul(x, x, transpose_a=True), tf.float64)
-        batch_moments = tf.cast(tf.matmul(x, y, transpose_a=True), tf.float64)
-        gram = batch_gram if gram is None else gram + batch_gram
-        moments = batch_moments if moments is None else moments + batch_moments
+        # sums are float64 and added in place, so memory is one float64 d×d matrix plus one
+        # batch's float32 one (the Gram matrix dominates for wide feature maps).
+        batch_gram = tf.matmul(x, x, transpose_a=True).numpy()
+        batch_moments = tf.matmul(x, y, transpose_a=True).numpy()
+        if gram is None:
+            gram, moments = batch_gram.astype(np.float64), batch_moments.astype(np.float64)
+        else:
+            gram += batch_gram
+            moments += batch_moments
     if gram is None:
         raise ValueError("The dataset is empty: nothing to fit the readout on.")
-    regularizer = l2 * np.eye(gram.shape[0])
-    regularizer[-1, -1] = 0.0  # the bias is not regularised
-    solution = np.linalg.solve(gram.numpy() + regularizer, moments.numpy())
+    diagonal = np.arange(gram.shape[0] - 1)  # the bias (last row and column) is not regularised
+    gram[diagonal, diagonal] += l2
+    solution = np.linalg.solve(gram, moments)
     return solution[:-1].astype("float32"), solution[-1].astype("float32")
 
 
@@ -554,6 +558,7 @@ def train_gradient_free(
     epochs_per_block: int | Sequence[int] = 1,
     validation_data: tf.data.Dataset | None = None,
     readout_l2: float | None = 100.0,
+    readout_pool: int = 2,
     **trainer_options,
 ) -> LayerwiseResult:
     """Greedy gradient-free training of a binary ConvNet; returns the assembled Keras model.
@@ -562,10 +567,10 @@ def train_gradient_free(
     (the image is binarized by the first layer's sign) and ±1 weights, each trained bit by bit
     against its code head (:class:`BitFlipBlockTrainer` in a :class:`LayerwiseTrainer`).
     The classifier on top is, by default, a least-squares readout (:func:`fit_ridge_readout`)
-    on the signs of the last block's 2×2 max-pooled, flattened output — a ``QuantDense`` with
-    a binary input quantizer and real weights, fitted from accumulated statistics; with
-    ``readout_l2=None`` it is the last block's code head (every layer binary). The result is
-    an ordinary Keras model: it saves, converts and runs like any other.
+    on the signs of the last block's max-pooled (``readout_pool``), flattened output — a
+    ``QuantDense`` with a binary input quantizer and real weights, fitted from accumulated
+    statistics; with ``readout_l2=None`` it is the last block's code head (every layer
+    binary). The result is an ordinary Keras model: it saves, converts and runs like any other.
 
     Args:
         dataset: batched ``(images, labels)``.
@@ -575,8 +580,12 @@ def train_gradient_free(
         epochs_per_block: passes over the data per block.
         validation_data: for ``val_accuracy`` in each block's history.
         readout_l2: ridge strength of the readout, or None for the code head.
+        readout_pool: size (and stride) of the max-pool before the readout. The readout reads
+            ``C · (H // p) · (W // p)`` signs of the last block's ``H×W×C`` output; its
+            memory is that squared (float64), its time that squared times the examples.
         **trainer_options: for :class:`BitFlipBlockTrainer`.
     """
+    readout_pool = check_int_at_least("readout_pool", readout_pool, 1)
     pool = [True] * (len(filters) - 1) if pool is None else list(pool)
     if len(pool) != len(filters) - 1:
         raise ValueError(
@@ -599,14 +608,19 @@ def train_gradient_free(
     if readout_l2 is None:
         return result
     return LayerwiseResult(
-        _with_ridge_readout(trainer, dataset, num_classes, readout_l2), result.histories
+        _with_ridge_readout(trainer, dataset, num_classes, readout_l2, readout_pool),
+        result.histories,
     )
 
 
 def _with_ridge_readout(
-    trainer: LayerwiseTrainer, dataset: tf.data.Dataset, num_classes: int, l2: float
+    trainer: LayerwiseTrainer,
+    dataset: tf.data.Dataset,
+    num_classes: int,
+    l2: float,
+    pool_size: int,
 ) -> tf.keras.Model:
-    pool, flatten = tf.keras.layers.MaxPool2D(), tf.keras.layers.Flatten()
+    pool, flatten = tf.keras.layers.MaxPool2D(pool_size), tf.keras.layers.Flatten()
 
     def binary_features(x, y, *rest):
         return lq.math.sign(flatten(pool(x))), y
