@@ -65,7 +65,9 @@ def worker_gradient_free(args) -> dict:
         _train_data(args, args.examples),
         10,
         filters=args.filters,
+        pool=args.pool,
         epochs_per_block=args.epochs,
+        readout_pool=args.readout_pool,
         seed=0,
     )
     seconds = time.perf_counter() - start
@@ -82,7 +84,7 @@ def worker_ste(args) -> dict:
     inputs = tf.keras.Input((28, 28, 1))
     x = inputs
     for index, filters in enumerate(args.filters):
-        if index:
+        if index and args.pool[index - 1]:
             x = tf.keras.layers.MaxPool2D()(x)
         x = layers.QuantConv2D(
             filters,
@@ -91,7 +93,7 @@ def worker_ste(args) -> dict:
             kernel_quantizer="ste_sign",
             kernel_constraint="weight_clip",
         )(x)
-    x = tf.keras.layers.Flatten()(tf.keras.layers.MaxPool2D()(x))
+    x = tf.keras.layers.Flatten()(tf.keras.layers.MaxPool2D(args.readout_pool)(x))
     outputs = layers.QuantDense(10, input_quantizer="ste_sign")(x)
     model = tf.keras.Model(inputs, outputs)
     model.compile(
@@ -124,6 +126,10 @@ def _run_worker(args, kind: str, examples: int, extra: list[str] = ()) -> dict:
         str(args.batch_size),
         "--filters",
         ",".join(map(str, args.filters)),
+        "--pool",
+        ",".join(str(int(p)) for p in args.pool),
+        "--readout-pool",
+        str(args.readout_pool),
         *extra,
     ]
     if args.data_dir:
@@ -138,17 +144,31 @@ def _run_worker(args, kind: str, examples: int, extra: list[str] = ()) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.environ.get("BITNETS_TF_DATA_DIR"))
-    parser.add_argument("--quick", action="store_true", help="1k/2k examples, 1000 test images")
+    parser.add_argument(
+        "--quick", action="store_true", help="1k/2k examples, 1000 test images, small filters"
+    )
     parser.add_argument("--epochs", type=int, default=2, help="epochs per block")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument(
-        "--filters", type=lambda s: [int(f) for f in s.split(",")], default=[64, 128]
+        "--filters",
+        type=lambda s: [int(f) for f in s.split(",")],
+        help="channels of each binary convolution (default 64,128; with --quick 16,32)",
     )
+    parser.add_argument(
+        "--pool",
+        type=lambda s: [bool(int(p)) for p in s.split(",") if p],
+        help="per block after the first, 1 to max-pool its input (default: 0 for each)",
+    )
+    parser.add_argument("--readout-pool", type=int, default=2, help="max-pool before the readout")
     parser.add_argument("--worker", choices=["gradient_free", "ste"], help=argparse.SUPPRESS)
     parser.add_argument("--examples", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--save", help="save the 60k gradient-free model (.keras) here")
     args = parser.parse_args()
+    if args.filters is None:
+        args.filters = [16, 32] if args.quick else [64, 128]
+    if args.pool is None:
+        args.pool = [False] * (len(args.filters) - 1)
 
     if args.worker:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -169,7 +189,11 @@ def main() -> None:
         (f"gradient-free, {small} ex, {args.epochs} ep/block", subset),
         (f"STE + Adam, {large} ex, same wall clock", ste),
     ]
-    print(f"\nbinary ConvNet {args.filters} on MNIST ({'quick' if args.quick else 'full'} run)")
+    pools = ",".join(str(int(p)) for p in args.pool)
+    print(
+        f"\nbinary ConvNet {args.filters}, pool {pools}, readout pool {args.readout_pool} on "
+        f"MNIST ({'quick' if args.quick else 'full'} run)"
+    )
     print(f"{'configuration':44s} {'test acc':>9s} {'train s':>8s} {'peak RSS MB':>12s}")
     for name, row in rows:
         print(f"{name:44s} {row['accuracy']:9.2%} {row['seconds']:8.0f} {row['peak_rss_mb']:12.0f}")
