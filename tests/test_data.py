@@ -16,7 +16,7 @@ import tensorflow_datasets as tfds
 from bitnets_tf import cli, data
 from bitnets_tf.data import catalog, local_source, preprocessing, tfds_source
 
-REAL_MNIST = Path("/work/shared/data/mnist")
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # beside the repo
 UNRESOLVABLE_HOST = "bitnets-tf-test.invalid"  # RFC 6761: .invalid never resolves
 
 
