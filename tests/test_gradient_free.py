@@ -114,6 +114,22 @@ def test_trained_layers_are_exactly_binary_and_the_model_round_trips(tmp_path):
     np.testing.assert_array_equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
 
+@pytest.mark.parametrize("target", ["lce", "int8"])
+def test_trained_models_convert_and_verify(target):
+    from bitnets_tf.converters import convert, flatbuffer
+
+    train, x, _ = _bars(200, seed=5)
+    model = train_gradient_free(train, 3, filters=(8, 8), kmeans_patches=500).model
+    result = convert(model, target=target, sample_inputs=x[:64], float_reference=False)
+    assert result.report.verified and result.report.argmax_agreement == 1.0
+    ops = flatbuffer.operator_names(result.flatbuffer)
+    if target == "lce":  # both binary convolutions bitpacked, the real-valued readout not
+        assert ops.count("LceBconv2d") == 2 and result.report.bitpacked_share == 1.0
+    else:  # stock builtins only, and both binary convolutions compute in int8
+        assert not flatbuffer.custom_operators(result.flatbuffer)
+        assert ops.count("CONV_2D") == 2 and "CONV_2D" not in result.report.float_ops
+
+
 def test_readout_pool_sets_the_readout_width():
     train, _, _ = _bars(100, seed=4)
     with pytest.raises(ValueError, match="`readout_pool` must be an integer >= 1"):
