@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from bitnets_tf import layers
+from bitnets_tf.training import gradient_free
 from bitnets_tf.training.gradient_free import (
     BitFlipBlockTrainer,
     BitLayerState,
@@ -150,7 +151,7 @@ def test_hamming_kmeans_recovers_planted_centroids():
     np.testing.assert_array_equal(found, hamming_kmeans(noisy, 4, seed=0))
 
 
-def test_ridge_readout_solves_least_squares():
+def test_ridge_readout_solves_least_squares(monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.choice([-1.0, 1.0], size=(200, 5)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -159,6 +160,11 @@ def test_ridge_readout_solves_least_squares():
     assert ((x @ kernel + bias).argmax(1) == y).all()
     expected = np.linalg.lstsq(np.hstack([x, np.ones((200, 1))]), 2 * np.eye(2)[y] - 1, rcond=None)
     np.testing.assert_allclose(kernel, expected[0][:-1], atol=1e-4)
+    # accumulated over several chunks of rows (128 + 72 here), the same exact sums
+    monkeypatch.setattr(gradient_free, "_READOUT_ROWS_PER_UPDATE", 100)
+    chunked_kernel, chunked_bias = fit_ridge_readout(data, 2, l2=1e-6)
+    np.testing.assert_array_equal(chunked_kernel, kernel)
+    np.testing.assert_array_equal(chunked_bias, bias)
 
 
 def test_unsupported_layers_are_rejected_with_the_reason():
