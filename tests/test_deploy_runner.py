@@ -58,8 +58,9 @@ def models(tmp_path_factory):
     for target in TARGETS:
         paths[target] = directory / f"tiny_{target}.tflite"
         metadata = deployment_metadata("fashion_mnist", target)
-        convert(model, str(paths[target]), target, representative_data=calibration,
-                metadata=metadata)
+        convert(
+            model, str(paths[target]), target, representative_data=calibration, metadata=metadata
+        )
     paths["bare"] = directory / "tiny_bare.tflite"
     convert(model, str(paths["bare"]), target="float")
     return paths

@@ -25,9 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--out", type=Path, default=Path("bitnets-demo"), help="report directory"
-    )
+    parser.add_argument("--out", type=Path, default=Path("bitnets-demo"), help="report directory")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
     parser.add_argument("--data-dir", default=None, help="where Fashion-MNIST is")
     parser.add_argument(

@@ -33,7 +33,11 @@ from bitnets_tf.deploy.errors import DeploymentError
 TFLITE_RUNTIME = "tflite-runtime==2.14.0"  # needs numpy < 2; Debian bookworm has 1.24
 # Debian bookworm = Raspberry Pi OS bookworm: Python 3.11, numpy 1.24, Pillow 9.4
 DEBIAN_PACKAGES = (
-    "python3.11-minimal", "libpython3.11-stdlib", "python3-numpy", "python3-pil", "libstdc++6"
+    "python3.11-minimal",
+    "libpython3.11-stdlib",
+    "python3-numpy",
+    "python3-pil",
+    "libstdc++6",
 )
 APT_ATTEMPTS = 3
 PARTIAL_UPDATE = "Some index files failed to download"  # apt-get update got only some lists
@@ -55,7 +59,9 @@ class ArmPlatform:
 
 PLATFORMS = {
     "aarch64": ArmPlatform(
-        "aarch64", "arm64", "qemu-aarch64-static",
+        "aarch64",
+        "arm64",
+        "qemu-aarch64-static",
         ("manylinux2014_aarch64", "manylinux_2_34_aarch64"),
     ),
     # tflite-runtime's armv7 wheel is only found under this tag.
@@ -100,9 +106,7 @@ def _apt_options(state: Path, arch: str) -> list[str]:
     ]
 
 
-def _download_debs(
-    platform: ArmPlatform, state: Path, say: Callable[[str], None]
-) -> list[Path]:
+def _download_debs(platform: ArmPlatform, state: Path, say: Callable[[str], None]) -> list[Path]:
     """Every .deb that Python 3.11 and numpy need on ``platform`` (dependencies resolved
     against an empty package database)."""
     for folder in ("lists/partial", "cache/archives/partial"):
@@ -122,8 +126,15 @@ def _download_debs(
             else:
                 raise
     _run(
-        ["apt-get", *options, "install", "-y", "--download-only", "--no-install-recommends",
-         *DEBIAN_PACKAGES],
+        [
+            "apt-get",
+            *options,
+            "install",
+            "-y",
+            "--download-only",
+            "--no-install-recommends",
+            *DEBIAN_PACKAGES,
+        ],
         f"download Debian {arch} packages",
     )
     return sorted((state / "cache" / "archives").glob("*.deb"))
@@ -182,8 +193,19 @@ def prepare_sysroot(
         shutil.rmtree(state)
     cross = ["--python-version", "3.11", *[f"--platform={tag}" for tag in platform.wheel_platforms]]
     _run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--target", str(sysroot / "site"), *(cross if platform.qemu else []), TFLITE_RUNTIME],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--target",
+            str(sysroot / "site"),
+            *(cross if platform.qemu else []),
+            TFLITE_RUNTIME,
+        ],
         f"download {TFLITE_RUNTIME} for {platform.name} from PyPI",
     )
     marker.write_text(json.dumps({**wanted, "debs": [deb.name for deb in debs]}))

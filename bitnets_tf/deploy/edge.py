@@ -115,8 +115,7 @@ def pixels_for_model(image, input_shape) -> tuple[np.ndarray, list[str]]:
         image = image.convert(mode)
     if image.size != (width, height):
         notes.append(
-            f"resized the image from {image.size[0]}x{image.size[1]} to {width}x{height} "
-            "(bilinear)"
+            f"resized the image from {image.size[0]}x{image.size[1]} to {width}x{height} (bilinear)"
         )
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype=np.float32).reshape(height, width, channels), notes
@@ -146,8 +145,12 @@ def ranked(
     probabilities = softmax(scores) if output == "logits" else scores
     order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
     return [
-        (i, labels[i] if i < len(labels) else f"class {i}", float(probabilities[i]),
-         float(scores[i]))
+        (
+            i,
+            labels[i] if i < len(labels) else f"class {i}",
+            float(probabilities[i]),
+            float(scores[i]),
+        )
         for i in order
     ]
 

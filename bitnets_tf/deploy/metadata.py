@@ -87,9 +87,7 @@ class ModelMetadata:
             raise DeploymentError(f"{where}: target must be one of {TARGETS}, got {target!r}.")
         output = values.get("output", "logits")
         if output not in OUTPUT_KINDS:
-            raise DeploymentError(
-                f"{where}: output must be one of {OUTPUT_KINDS}, got {output!r}."
-            )
+            raise DeploymentError(f"{where}: output must be one of {OUTPUT_KINDS}, got {output!r}.")
         dataset = values.get("dataset")
         if dataset is not None and not isinstance(dataset, str):
             raise DeploymentError(f"{where}: dataset must be a string.")

@@ -111,8 +111,6 @@ def classify(
     pixels, notes = to_model_pixels(load_image(image), meta.input_shape)
     output, seconds = runner.run(normalise(pixels, meta.input_mean, meta.input_std))
     if meta.labels and len(meta.labels) != output.size:
-        notes.append(
-            f"the metadata has {len(meta.labels)} labels for {output.size} outputs"
-        )
+        notes.append(f"the metadata has {len(meta.labels)} labels for {output.size} outputs")
     predictions = top_k(output, min(top, output.size), meta.labels, meta.output)
     return Classification(predictions, seconds * 1e3, runner.runtime, notes)

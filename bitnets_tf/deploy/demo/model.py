@@ -39,7 +39,11 @@ def demo_model(
     }
     inputs = tf.keras.Input(input_shape)
     x = layers.QuantConv2D(
-        32, 3, padding="same", kernel_quantizer="ste_sign", kernel_constraint="weight_clip",
+        32,
+        3,
+        padding="same",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
         use_bias=False,
     )(inputs)
     x = tf.keras.layers.MaxPool2D()(_batch_norm()(x))

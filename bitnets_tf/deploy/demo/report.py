@@ -40,8 +40,9 @@ class DemoSummary:
     bench_runs: int
     notes: list[str] = field(default_factory=list)
     machine: str = field(
-        default_factory=lambda: f"{platform.machine()}, {os.cpu_count()} CPUs, "
-        f"{platform.system()} {platform.release()}"
+        default_factory=lambda: (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+        )
     )
 
     def row(self, name: str) -> ModelRow:
@@ -66,9 +67,7 @@ def summary_table(summary: DemoSummary) -> str:
             size_ratio = "1x"
         agreement = "—" if row.keras_agreement is None else f"{100 * row.keras_agreement:.2f} %"
         latency = "—" if row.median_ms is None else f"{row.median_ms:.3f} ms ({row.runtime})"
-        speed = (
-            "—" if row.median_ms is None else f"{reference.median_ms / row.median_ms:.2f}x"
-        )
+        speed = "—" if row.median_ms is None else f"{reference.median_ms / row.median_ms:.2f}x"
         name = "Keras (tf-keras)" if row.name == "Keras" else f"`{row.name}` .tflite"
         lines.append(
             f"| {name} | {row.file} | {_kib(row.size_bytes)} | "
