@@ -11,7 +11,7 @@ Prints one table:
 
 Every configuration runs in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own.
 
-    python benchmarks/gradient_free.py --data-dir ../shared/data          # full (~30-60 min)
+    python benchmarks/gradient_free.py --data-dir ../shared/data          # full (~20 min here)
     python benchmarks/gradient_free.py --data-dir ../shared/data --quick  # smoke run
 """
 
