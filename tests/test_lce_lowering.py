@@ -6,17 +6,11 @@ import larq_compute_engine as lce
 import numpy as np
 import pytest
 import tensorflow as tf
+from convert_models import BINARY
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from bitnets_tf import layers
 from bitnets_tf.converters.flatbuffer import operator_names
-
-BINARY = dict(
-    input_quantizer="ste_sign",
-    kernel_quantizer="ste_sign",
-    kernel_constraint="weight_clip",
-    use_bias=False,
-)
 
 
 def _randomize(model):
