@@ -82,6 +82,25 @@ def test_train_limit_and_max_steps(mnist_dir, tmp_path, capsys):
     assert "2/2" in stdout and "best accuracy" in stdout and "val_loss" not in stdout
 
 
+@pytest.mark.parametrize(("extra", "train_augment"), [((), True), (("--no-augment",), False)])
+def test_train_augments_only_the_training_split_unless_no_augment(
+    mnist_dir, tmp_path, monkeypatch, extra, train_augment
+):
+    from bitnets_tf import data
+
+    calls = []
+    real_load = data.load
+
+    def recording_load(name, split, *args, **kwargs):
+        calls.append((split, kwargs["augment"]))
+        return real_load(name, split, *args, **kwargs)
+
+    monkeypatch.setattr(data, "load", recording_load)
+    options = ("--epochs", "1", "--max-steps", "1", *extra)
+    assert _tiny_run(mnist_dir, tmp_path / "run", *options) == 0
+    assert calls == [("train", train_augment), ("test", False)]
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -61,6 +61,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data-dir", default=None, help="where the datasets are (else defaults)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+    parser.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="train without the dataset's augmentation (`bitnets-tf data info NAME` names it)",
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="at most N batches per epoch")
     parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit verbosity")
@@ -149,7 +154,7 @@ def _datasets(args: argparse.Namespace, info):
             args.dataset,
             _split(split, args.limit),
             args.batch_size,
-            augment=training,
+            augment=training and not args.no_augment,
             data_dir=args.data_dir,
             shuffle=training,
             seed=args.seed,
