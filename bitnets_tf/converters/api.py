@@ -1,19 +1,23 @@
 """``convert``: Keras model → verified ``.tflite`` for larq-compute-engine, stock int8 or float.
 
 Every conversion is checked before anything is written: the flatbuffer runs in the matching
-interpreter on sample inputs and must agree with Keras within the target's stated tolerance
-(:mod:`verify`), and for the ``lce`` target every binary layer the audit expects to be bitpacked
-must be an ``LceBconv2d``. Otherwise :class:`ConversionError` is raised (naming the first
-diverging layer) and no file is written.
+interpreter on sample inputs; for ``lce`` and ``float`` every converted tensor that stands for a
+Keras layer must agree with Keras given the same inputs to that layer (:mod:`layerwise`; sign
+flips within float32 rounding of their threshold are counted, not refused), for ``int8`` the
+outputs must agree within the target's stated rates (:mod:`verify`). For the ``lce`` target
+every binary layer the audit expects to be bitpacked must be an ``LceBconv2d``. Otherwise
+:class:`ConversionError` is raised (naming the layer, operator and channel) and no file is
+written.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
@@ -25,17 +29,17 @@ from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.files import check_writable, load_keras_model, write_atomically
 from bitnets_tf.converters.graph import inline_nested_models
 from bitnets_tf.converters.int8 import convert_int8
+from bitnets_tf.converters.layerwise import (
+    LAYERWISE_GUARANTEE,
+    end_to_end,
+    run_exposed,
+    verify_layerwise,
+)
 from bitnets_tf.converters.metadata import attach_metadata, encode_metadata
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import ConversionReport
 from bitnets_tf.converters.rewrite import rewrite_for_lce
-from bitnets_tf.converters.verify import (
-    DEFAULT_TOLERANCES,
-    Tolerance,
-    first_diverging_layer,
-    keras_outputs,
-    measure,
-)
+from bitnets_tf.converters.verify import DEFAULT_TOLERANCES, Tolerance, measure
 
 TARGETS = ("lce", "int8", "float")
 _CALIBRATION_SAMPLES = 200
@@ -59,6 +63,7 @@ class _Converted:
     float_size: int | None
     rewrites: list[tuple[str, str]]
     float_ops: list[str]
+    inexact: list[str] = field(default_factory=list)  # int8: signs of int8-rounded tensors
 
 
 def _check_target(target: str) -> None:
@@ -151,7 +156,9 @@ class _Job:
                 if float_reference:
                     tflite.save_model(model, directory)
                     float_size = len(tflite.convert_float(directory))
-                return _Converted(converted.flatbuffer, float_size, [], converted.float_ops)
+                return _Converted(
+                    converted.flatbuffer, float_size, [], converted.float_ops, converted.inexact
+                )
             source, rewrites = rewrite_for_lce(model) if self.target == "lce" else (model, [])
             tflite.save_model(source, directory)
             if self.target == "float":
@@ -165,6 +172,20 @@ class _Job:
         if self.target == "lce":
             return lce.run_lce(model, inputs)
         return tflite.run_tflite(model, inputs)
+
+
+def _progress_printer(progress: Callable[[str], None] | bool | None) -> Callable[[str], None]:
+    if callable(progress):
+        return progress
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    if progress is False or (progress is None and not interactive):
+        return lambda message: None
+    start = time.perf_counter()
+
+    def show(message: str) -> None:
+        print(f"convert [{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr)
+
+    return show
 
 
 def _first_line(error: BaseException) -> str:
@@ -227,7 +248,7 @@ def convert(
     float_stem: bool = True,
     verification_samples: int = 32,
     float_reference: bool = True,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | bool | None = None,
 ) -> ConversionResult:
     """Convert a Keras model to a ``.tflite`` flatbuffer and verify it.
 
@@ -258,7 +279,9 @@ def convert(
             (``float_head=False, float_stem=False`` gives a full-integer model).
         verification_samples: how many generated or representative inputs verify.
         float_reference: also convert to float32 to report the size ratio.
-        progress: called with a short message before each step (the CLI prints them).
+        progress: called with a short message before each step; ``True`` prints them to
+            stderr with the elapsed time, ``False`` stays silent, ``None`` prints them when
+            stderr is a terminal or the code runs in a notebook.
 
     Returns:
         :class:`ConversionResult`.
@@ -268,7 +291,7 @@ def convert(
         ConversionError: the converter failed, a binary layer was not bitpacked, or the
             converted model disagrees with Keras (``first_diverging_layer`` names the layer).
     """
-    say = progress or (lambda message: None)
+    say = _progress_printer(progress)
     _check_target(target)
     path = check_writable(output_path) if output_path is not None else None
     if metadata is not None:
@@ -276,6 +299,7 @@ def convert(
     say("loading and auditing the model")
     model = _prepared_model(model, input_shape)
     audit = audit_model(model)
+    enforce_rates = target == "int8" or tolerance is not None
     tolerance = tolerance or DEFAULT_TOLERANCES[target]
     representative = None
     if representative_data is not None:
@@ -337,25 +361,28 @@ def convert(
     )
     if verify:
         say(f"verifying on {inputs_note}")
-        _verify(model, model_bytes, job, inputs, tolerance, report)
+        _verify(model, converted, model_bytes, job, inputs, tolerance, enforce_rates, report)
     if path is not None:
         write_atomically(path, model_bytes)
     return ConversionResult(model_bytes, path, report, audit)
 
 
-def _verify(model, model_bytes, job: _Job, inputs, tolerance: Tolerance, report):
+def _verify(model, converted: _Converted, model_bytes, job: _Job, inputs, tolerance, rates, report):
+    """Run the converted model and judge it: layer by layer for ``lce`` and ``float`` (see
+    :mod:`layerwise`), by the end-to-end rates of ``tolerance`` for ``int8`` (whose lowered
+    graph has no one-to-one tensors to compare) and wherever ``rates`` is set."""
     target = job.target
     start = time.perf_counter()
-    expected = keras_outputs(model, inputs)
     try:
         with captured_output() as log:
-            actual = job.run(model_bytes, inputs)
+            values = run_exposed(model_bytes, inputs, job.run)
     except Exception as error:
         raise ConversionError(
             f"The converted {target} model does not run in its interpreter: {_first_line(error)}",
             target=target,
             details=log.tail(),
         ) from error
+    expected, actual = end_to_end(model, model_bytes, inputs, values)
     try:
         agreement = measure(expected, actual, tolerance)
     except ValueError as error:  # a different number or shape of outputs
@@ -363,24 +390,36 @@ def _verify(model, model_bytes, job: _Job, inputs, tolerance: Tolerance, report)
             f"The converted {target} model computes something else than Keras: {error}",
             target=target,
         ) from None
-    report.verification_seconds = time.perf_counter() - start
-    report.verification = agreement.describe()
+    report.verification = "end to end: " + agreement.describe()
     report.max_abs_error = agreement.max_abs_error
     report.argmax_agreement = agreement.argmax_agreement
-    if agreement.passes(tolerance):
+    culprit, passes = None, agreement.passes(tolerance) if rates else True
+    if target != "int8":
+        layerwise = verify_layerwise(model, model_bytes, inputs, values)
+        report.layerwise = layerwise.describe()
+        culprit = layerwise.culprit
+        passes = passes and layerwise.agrees
+    report.tolerance = "; ".join(
+        ([LAYERWISE_GUARANTEE] if target != "int8" else [])
+        + ([f"end to end: {tolerance.describe()}"] if rates else [])
+    )
+    report.verification_seconds = time.perf_counter() - start
+    if passes:
         report.verified = True
         return
-
-    def convert_and_run(submodel, sub_inputs):
-        return job.run(job.convert(submodel, float_reference=False).flatbuffer, sub_inputs)
-
-    with captured_output():
-        layer = first_diverging_layer(model, convert_and_run, inputs, tolerance)
-    where = f"; first diverging layer: {layer!r}" if layer else ""
+    if culprit is not None:
+        reason = culprit.describe()
+    else:
+        reason = f"{agreement.describe()} (tolerance: {tolerance.describe()})"
+        if converted.inexact:
+            reason += (
+                ". Signs computed from int8-rounded tensors (they flip near the threshold): "
+                + ", ".join(converted.inexact)
+                + "; use target='lce' or 'float' for this model"
+            )
     raise ConversionError(
-        f"The {target} model disagrees with Keras: {agreement.describe()} "
-        f"(tolerance: {tolerance.describe()}){where}.",
+        f"The {target} model disagrees with Keras: {reason}.",
         target=target,
-        first_diverging_layer=layer,
-        details=agreement.describe(),
+        first_diverging_layer=culprit.layer if culprit is not None else None,
+        details=report.verification,
     )

@@ -40,6 +40,7 @@ class Int8Conversion:
     flatbuffer: bytes
     plan: Int8Plan
     float_ops: list[str]  # operators kept in float32 (stem and head)
+    inexact: list[str]  # layers whose staircase reads an int8-rounded tensor
 
 
 def _concrete_function(model: tf.keras.Model):
@@ -155,7 +156,7 @@ def convert_int8(
     activation in float32."""
     plan = plan_int8(model)
     scales = _int8_scales(model, plan.float_tensors_to_threshold(), representative)
-    lowered = build_lowered_model(model, plan, scales, float_stem)
+    lowered, inexact = build_lowered_model(model, plan, scales, float_stem)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [_concrete_function(lowered)], lowered
     )
@@ -173,4 +174,4 @@ def convert_int8(
     float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
     quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
     check_planes_quantization(quantized)
-    return Int8Conversion(quantized, plan, float_ops)
+    return Int8Conversion(quantized, plan, float_ops, inexact)

@@ -101,6 +101,7 @@ class _Builder:
         self.values: dict[str, tf.Tensor] = {}
         self.planes: dict[str, _Planes] = {}
         self.after_planes: set[str] = set()  # tensors computed from some planes tensor
+        self.inexact: list[str] = []  # layers whose staircase reads an int8-rounded tensor
 
     def value(self, tensor: str):
         if tensor in self.values:
@@ -156,6 +157,8 @@ class _Builder:
         )
         inclusive = tuple(step.inclusive for step in discrete.staircase.steps)
         stem = self._is_stem(discrete.x)
+        if not stem:
+            self.inexact.append(discrete.node.name)
         layer = StandalonePlanes(thresholds, inclusive, self.input_scales[discrete.x], stem=stem)
         layout = Layout.channel_major(channels, len(inclusive))
         return self._planes(layer(x), layout, discrete.staircase.weight, stem)
@@ -207,6 +210,8 @@ class _Builder:
         else:
             stem = self._is_stem(node.inputs[0])
             read = _Read(1.0, self.input_scales[node.inputs[0]], 1.0)
+            if not stem:
+                self.inexact.append(emitted.node.name)
         kernel, bias, layout = _fold_steps(linear, kernel, unit, bias, emitted, read, stem)
         output = LoweredLinear(linear.kind, kernel, bias, emit_planes=True, stem=stem, **options)(x)
         self.planes[node.outputs[0]] = self._planes(output, layout, emitted.staircase.weight, stem)
@@ -279,8 +284,9 @@ def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem
 
 def build_lowered_model(
     model: tf.keras.Model, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool
-) -> tf.keras.Model:
-    """The model with every planned layer replaced (same inputs and outputs).
+) -> tuple[tf.keras.Model, list[str]]:
+    """The model with every planned layer replaced (same inputs and outputs), and the layers
+    whose staircase is computed from an int8-rounded tensor (inexact near the threshold).
 
     ``input_scales`` maps each tensor of ``plan.float_tensors_to_threshold()`` to its expected
     int8 scale (range / 255 over the representative data). With ``float_stem`` the steps
@@ -294,4 +300,5 @@ def build_lowered_model(
     for node in plan.graph.nodes:
         builder.add(node)
     outputs = [builder.value(t) for t in plan.graph.outputs]
-    return tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
+    lowered = tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
+    return lowered, builder.inexact

@@ -40,7 +40,11 @@ class ConversionReport:
     verification_seconds: float = 0.0
     max_abs_error: float | None = None
     argmax_agreement: float | None = None
+    layerwise: str | None = None  # the layer-by-layer comparison (lce and float targets)
     notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
     @property
     def size_ratio(self) -> float | None:
@@ -74,7 +78,8 @@ class ConversionReport:
             ["bitpacked binary MACs", _share(self)],
             ["conversion time", f"{self.conversion_seconds:.1f} s"],
             ["verified", ("yes" if self.verified else "no") + f": {self.verification}"],
-            ["tolerance", self.tolerance],
+            *([["layer by layer", self.layerwise]] if self.layerwise else []),
+            ["guarantee" if self.layerwise else "tolerance", self.tolerance],
             ["verification inputs", self.verification_inputs],
         ]
         if self.float_ops:

@@ -1,8 +1,10 @@
-"""Compare a converted model with Keras: agreement rates against stated tolerances.
+"""End-to-end agreement of a converted model with Keras: rates against stated tolerances.
 
 Binary networks legitimately differ after one sign flip: a pre-activation within float32
 rounding (|x| ≈ 1e-6) of a threshold can land on either side in a different summation order,
-and the flip propagates. So a conversion is judged on *rates*, not on ``allclose``:
+and the flip propagates. End to end, a conversion is therefore measured on *rates*, not on
+``allclose`` (the ``lce`` and ``float`` targets are judged layer by layer, see
+:mod:`layerwise`; these rates are reported beside that, and judge the ``int8`` target):
 
 - a sample agrees when ``max |y_tflite - y_keras| ≤ relative_error · max |y_keras|`` (the
   maximum over all samples, so near-zero outputs do not inflate the error);
@@ -14,13 +16,10 @@ and the flip propagates. So a conversion is judged on *rates*, not on ``allclose
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-
-from bitnets_tf.converters.graph import layer_graph
 
 _TIE = 1e-5
 
@@ -111,39 +110,3 @@ def measure(
 def keras_outputs(model: tf.keras.Model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     outputs = model.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0, batch_size=32)
     return list(outputs) if isinstance(outputs, list) else [outputs]
-
-
-Runner = Callable[[tf.keras.Model, list[np.ndarray]], list[np.ndarray]]
-
-
-def first_diverging_layer(
-    model: tf.keras.Model, convert_and_run: Runner, inputs: list[np.ndarray], tolerance: Tolerance
-) -> str | None:
-    """Bisect over the layers (in execution order) for the first one whose output, converted
-    as a truncated model ending there, disagrees with Keras. ``convert_and_run(submodel,
-    inputs)`` converts with the failing target and returns its outputs. One conversion per
-    bisection step (about log2 of the number of layers)."""
-    nodes = [node for node in layer_graph(model).nodes if len(node.outputs) == 1]
-    if not nodes:
-        return None
-
-    def diverges(index: int) -> bool:
-        node = nodes[index]
-        tensor = node.keras_node.outputs
-        submodel = tf.keras.Model(model.inputs, tf.nest.flatten(tensor)[0])
-        try:
-            actual = convert_and_run(submodel, inputs)
-        except Exception:  # a truncated model that does not convert counts as diverging
-            return True
-        return not measure(keras_outputs(submodel, inputs), actual, tolerance).passes(tolerance)
-
-    low, high = 0, len(nodes) - 1  # invariant: nodes[high] diverges (the whole model does)
-    if not diverges(high):
-        return None
-    while low < high:
-        middle = (low + high) // 2
-        if diverges(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return nodes[high].name

@@ -1,0 +1,472 @@
+r"""Layer-by-layer verification: each converted tensor against Keras, from the same inputs.
+
+Comparing only the final outputs mixes two things: conversion errors, and sign flips that
+float32 rounding legitimately causes (a pre-activation within rounding of a threshold lands on
+either side in a different summation order, and the flip propagates). Here every tensor of the
+converted model that stands for a Keras tensor — a *checkpoint* — is compared with what Keras
+computes *from the converted model's own values* at the previous checkpoints, so errors do not
+propagate and each disagreement is local to one layer.
+
+Checkpoints are found from the tensor names, which carry the Keras layer scope
+``<model>/<layer>/<op>`` (fused tensors list several; the first is the op that produced it):
+
+- a **value** checkpoint of layer ``L``: a float32 tensor in ``L``'s scope with ``L``'s output
+  shape that no other operator of ``L``'s scope reads;
+- a **levels** checkpoint of ``L``'s input quantizer (a sign or ternary staircase): a tensor in
+  the quantizer's scope that is read outside it, holding the quantized input either as float
+  levels or bitpacked (larq-compute-engine: 32 channels per int32 word, bit ``c mod 32`` of
+  word ``⌊c/32⌋``, a set bit meaning −1).
+
+Judgement, per checkpoint:
+
+- values agree when ``|y_converted − y_keras| ≤`` :data:`VALUE_TOLERANCE` ``· max|y_keras|``
+  (maximum over the tensor and all samples): float32 re-association moves values by about
+  1e-6 of their range; a wrong threshold, multiplier, bias, padding value or channel order moves
+  them by a sizable fraction of it.
+- a level that differs (a sign flip) is legitimate when its pre-activation ``x`` is within
+  float32 rounding of the threshold: ``|x − θ| ≤`` :data:`FLIP_MARGIN` ``· max(max|x|, max|θ|)``
+  (per sample). Legitimate flips are counted and the converted levels are used from there on;
+  any other flip is an error that names the layer, the channel and the margin.
+
+A checkpoint that disagrees is not taken over, and Keras carries on from its own values: a
+later checkpoint that agrees again shows the difference was a legal re-arrangement (e.g. a
+bias moved across a max-pool) and clears it. A model output that still disagrees at the end is
+blamed on the earliest uncleared disagreement upstream of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import larq as lq
+import numpy as np
+import tensorflow as tf
+from tensorflow.lite.tools import flatbuffer_utils
+
+from bitnets_tf.converters import flatbuffer
+from bitnets_tf.converters.graph import LayerGraph, Node, layer_graph
+from bitnets_tf.converters.semantics import activation_staircase
+
+VALUE_TOLERANCE = 1e-4
+FLIP_MARGIN = 2.0**-16  # about 1.5e-5: dozens of float32 ulps of the tensor's magnitude
+LAYERWISE_GUARANTEE = (
+    f"every converted tensor that stands for a Keras layer output is within "
+    f"{VALUE_TOLERANCE:g}·max|y| of Keras given the same inputs to that layer; a quantized input "
+    f"may differ only where its pre-activation is within {FLIP_MARGIN:.2g}·max|x| of the "
+    "threshold (float32 rounding)"
+)
+_BITS_PER_WORD = 32
+
+
+@dataclass
+class Finding:
+    """One checkpoint's comparison."""
+
+    layer: str
+    op: str  # the converted operator that produced the tensor
+    kind: str  # "value", "levels" or "logits"
+    max_error: float = 0.0  # values: max |Δ|; levels: largest margin of an illegitimate flip
+    scale: float = 0.0  # values: max |y_keras|; levels: the margin bound
+    channel: int | None = None  # where the largest error is
+    flips: int = 0  # levels: flips within the margin (legitimate)
+    bad_flips: int = 0  # levels: flips beyond the margin
+    agrees: bool = True
+    cleared: bool = False  # a later checkpoint agreed again (legal re-arrangement)
+    covers: tuple[str, ...] = ()  # the Keras layers this converted tensor computes
+
+    def describe(self) -> str:
+        where = f"layer {self.layer!r} ({self.op}"
+        where += f", channel {self.channel}" if self.channel is not None else ""
+        if len(self.covers) > 1:
+            where += f"; computes {' → '.join(self.covers)}"
+        where += ")"
+        if self.kind == "levels":
+            return (
+                f"{where}: {self.bad_flips} quantized input value(s) flipped although their "
+                f"pre-activation is {self.max_error:.3g} from the threshold (float rounding "
+                f"allows {self.scale:.3g})"
+            )
+        what = "logits before the final softmax" if self.kind == "logits" else "output"
+        return (
+            f"{where}: {what} off by {self.max_error:.3g} (max|y| {self.scale:.3g}, allowed "
+            f"{VALUE_TOLERANCE:g}·max|y|) given the converted model's own inputs to the layer"
+        )
+
+
+@dataclass
+class LayerwiseResult:
+    """All checkpoints of one verification and the verdict."""
+
+    findings: list[Finding] = field(default_factory=list)
+    checkpoints: int = 0
+    layers: int = 0
+    legitimate_flips: int = 0
+    culprit: Finding | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.culprit is None
+
+    def describe(self) -> str:
+        text = f"{self.checkpoints} checkpoints over {self.layers} layers"
+        if self.legitimate_flips:
+            text += (
+                f", {self.legitimate_flips} legitimate sign flip(s) (pre-activation within "
+                f"{FLIP_MARGIN:.2g}·max|x| of the threshold)"
+            )
+        if self.culprit is not None:
+            text += f"; first error: {self.culprit.describe()}"
+        return text
+
+
+def expose_all_tensors(model: bytes) -> tuple[bytes, list[int]]:
+    """``model`` with every operator output also marked as a model output (the operators and
+    constants are unchanged; the tensors are only kept), and the output tensor indices in
+    order: the original outputs first."""
+    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    subgraph = graph.subgraphs[0]
+    outputs = [int(t) for t in subgraph.outputs]
+    outputs += [int(t) for op in subgraph.operators for t in op.outputs if int(t) not in outputs]
+    subgraph.outputs = np.asarray(outputs, np.int32)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(graph)), outputs
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    index: int
+    dtype: str
+    shape: tuple
+    scope: tuple[str, ...]  # path of the first name component, without the op name
+    op: str  # producing operator
+    readers: tuple[str, ...]  # scopes (joined) of the reading operators
+
+
+def _scope_of(name: str) -> tuple[str, ...]:
+    return tuple(name.split(";")[0].split("/")[:-1])
+
+
+def _converted_tensors(model: bytes) -> dict[int, _Tensor]:
+    tensors = {t.index: t for t in flatbuffer.tensors(model)}
+    operators = flatbuffer.operators(model)
+    producer = {out: op for op in operators for out in op.outputs}
+    readers: dict[int, list[str]] = {}
+    for op in operators:
+        reader_scope = "/".join(_scope_of(tensors[op.outputs[0]].name)) if op.outputs else ""
+        for tensor in op.inputs:
+            readers.setdefault(tensor, []).append(reader_scope)
+    return {
+        index: _Tensor(
+            index,
+            info.dtype,
+            tuple(info.shape),
+            _scope_of(info.name),
+            producer[index].name,
+            tuple(readers.get(index, [])),
+        )
+        for index, info in tensors.items()
+        if index in producer
+    }
+
+
+def _within(scope: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
+    return scope[: len(prefix)] == prefix
+
+
+def _read_outside(tensor: _Tensor, prefix: tuple[str, ...]) -> bool:
+    return not any(_within(tuple(r.split("/")), prefix) for r in tensor.readers)
+
+
+def _quantizer_scope(layer) -> str | None:
+    quantizer = getattr(layer, "input_quantizer", None)
+    if quantizer is None or activation_staircase(quantizer) is None:
+        return None
+    return getattr(quantizer, "name", None) or getattr(quantizer, "__name__", None)
+
+
+def _bitpacked_shape(shape: tuple) -> tuple:
+    channels = shape[-1]
+    return (*shape[:-1], -(-channels // _BITS_PER_WORD))
+
+
+@dataclass
+class _Checkpoints:
+    values: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its output
+    levels: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its quantized input
+
+
+def _find_checkpoints(graph: LayerGraph, model_name: str, model: bytes) -> _Checkpoints:
+    tensors = _converted_tensors(model)
+    found = _Checkpoints()
+    for node in graph.nodes:
+        if len(node.outputs) != 1:
+            continue
+        prefix = (model_name, node.name)
+        mine = [t for t in tensors.values() if _within(t.scope, prefix)]
+        output_shape = (1, *node.output_shapes[0][1:])
+        values = [
+            t
+            for t in mine
+            if t.dtype == "FLOAT32" and t.shape == output_shape and _read_outside(t, prefix)
+        ]
+        if values:
+            found.values[node.name] = max(values, key=lambda t: t.index)
+        scope = _quantizer_scope(node.layer)
+        if scope is None:
+            continue
+        input_shape = graph.tensor_shape(node.inputs[0])
+        elements = int(np.prod(input_shape[1:]))
+        levels = []
+        for tensor in mine:
+            if len(tensor.scope) < 3 or not tensor.scope[2].startswith(scope):
+                continue
+            if not _read_outside(tensor, (*prefix, tensor.scope[2])):
+                continue
+            count = int(np.prod(tensor.shape[1:]))
+            bitpacked = tensor.dtype == "INT32" and tensor.shape[-1] == -(
+                -input_shape[-1] // _BITS_PER_WORD
+            )
+            if bitpacked and count // tensor.shape[-1] * input_shape[-1] == elements:
+                levels.append(tensor)
+            elif tensor.dtype == "FLOAT32" and count == elements:
+                levels.append(tensor)
+        if levels:
+            found.levels[node.name] = max(levels, key=lambda t: t.index)
+    return found
+
+
+def _decode_levels(value: np.ndarray, tensor: _Tensor, channels: int) -> np.ndarray:
+    """The quantized values per sample, flattened (positions × channels)."""
+    samples = value.shape[0]
+    if tensor.dtype == "INT32":
+        words = np.ascontiguousarray(value).view(np.uint32).astype("<u4")
+        bits = np.unpackbits(words.view(np.uint8), bitorder="little")
+        bits = bits.reshape(*value.shape[:-1], -1)[..., :channels]
+        return np.where(bits.reshape(samples, -1), -1.0, 1.0)
+    return value.reshape(samples, -1).astype(np.float64)
+
+
+def _softmax_input(model: bytes, output: int) -> int | None:
+    for op in flatbuffer.operators(model):
+        if output in op.outputs and op.name == "SOFTMAX":
+            return op.inputs[0]
+    return None
+
+
+def _ends_in_softmax(layer) -> bool:
+    activation = getattr(layer, "activation", None)
+    return (
+        activation is tf.keras.activations.softmax
+        or getattr(activation, "__name__", "") == "softmax"
+    )
+
+
+def _logits_call(node: Node, values: dict[str, tf.Tensor]):
+    """The node's output with its final softmax left out."""
+    if isinstance(node.layer, tf.keras.layers.Activation):
+        return values[node.inputs[0]]
+    with lq.utils.patch_object(node.layer, "activation", tf.keras.activations.linear):
+        return node.call_on(values)
+
+
+def _margins(x: np.ndarray, staircase, flips: np.ndarray) -> np.ndarray:
+    """Distance of each flipped pre-activation from its nearest threshold."""
+    samples = x.shape[0]
+    channels = x.shape[-1]
+    flat = x.reshape(samples, -1)
+    channel = np.tile(np.arange(channels), flat.shape[1] // channels)
+    distance = np.full(flat.shape, np.inf)
+    for step in staircase.steps:
+        threshold = np.broadcast_to(np.asarray(step.threshold, np.float64), (channels,))
+        distance = np.minimum(distance, np.abs(flat - threshold[channel]))
+    return np.where(flips, distance, 0.0)
+
+
+class _Walk:
+    def __init__(self, model: tf.keras.Model, converted: bytes, values: dict[int, np.ndarray]):
+        self.graph = layer_graph(model)
+        self.converted_model = converted
+        self.converted = values
+        self.checkpoints = _find_checkpoints(self.graph, model.name, converted)
+        self.operators = {t.index: t.op for t in _converted_tensors(converted).values()}
+        self.findings: list[Finding] = []
+        self.upstream: dict[str, set[str]] = {}
+        self.unchecked: dict[str, tuple[str, ...]] = {}  # tensor -> layers since a checkpoint
+        self.legitimate_flips = 0
+
+    def ancestors(self, node: Node) -> set[str]:
+        """Names of the layers ``node`` depends on (itself included)."""
+        if node.name not in self.upstream:
+            found = {node.name}
+            for tensor in node.inputs:
+                producer = self.graph.producer.get(tensor)
+                if producer is not None:
+                    found |= self.ancestors(producer)
+            self.upstream[node.name] = found
+        return self.upstream[node.name]
+
+    def covered(self, node: Node) -> tuple[str, ...]:
+        """The layers computed since the last agreeing checkpoints, in execution order."""
+        names = {node.name}.union(*(self.unchecked.get(t, ()) for t in node.inputs))
+        return tuple(n.name for n in self.graph.nodes if n.name in names)
+
+    def clear_upstream(self, node: Node) -> None:
+        names = self.ancestors(node)
+        for finding in self.findings:
+            if not finding.agrees and finding.layer in names:
+                finding.cleared = True
+
+    def compare_values(self, node: Node, kind: str, keras: np.ndarray, tensor: int) -> bool:
+        converted = self.converted[tensor].reshape(keras.shape).astype(np.float64)
+        error = np.abs(converted - keras)
+        scale = float(np.abs(keras).max()) or 1.0
+        worst = np.unravel_index(int(error.argmax()), error.shape)
+        finding = Finding(
+            node.name,
+            self.operators.get(tensor, "?"),
+            kind,
+            max_error=float(error.max()),
+            scale=scale,
+            channel=int(worst[-1]) if error.ndim > 1 else None,
+            agrees=bool(error.max() <= VALUE_TOLERANCE * scale),
+            covers=self.covered(node),
+        )
+        self.findings.append(finding)
+        if finding.agrees:
+            self.clear_upstream(node)
+        return finding.agrees
+
+    def quantized_input(self, node: Node, x: np.ndarray) -> np.ndarray | None:
+        """The converted model's quantized input of ``node`` when its flips are legitimate
+        (recording the comparison), else None (Keras's own levels are used)."""
+        tensor = self.checkpoints.levels.get(node.name)
+        if tensor is None:
+            return None
+        quantizer = node.layer.input_quantizer
+        staircase = activation_staircase(quantizer)
+        keras = np.asarray(quantizer(tf.constant(x)), np.float64).reshape(x.shape[0], -1)
+        converted = _decode_levels(self.converted[tensor.index], tensor, x.shape[-1])
+        if staircase.name != "binary":  # float levels of a ternary staircase: w·Σ s_p
+            converted = converted.reshape(keras.shape)
+        flips = ~np.isclose(converted, keras, rtol=0, atol=1e-6)
+        thresholds = np.concatenate([np.ravel(s.threshold) for s in staircase.steps])
+        magnitude = np.maximum(
+            np.abs(x.reshape(x.shape[0], -1)).max(axis=1), np.abs(thresholds).max()
+        )
+        bound = FLIP_MARGIN * magnitude[:, None]
+        margins = _margins(x.astype(np.float64), staircase, flips)
+        bad = flips & (margins > bound)
+        finding = Finding(
+            node.name,
+            tensor.op,
+            "levels",
+            max_error=float(margins[bad].max()) if bad.any() else 0.0,
+            scale=float(bound.max()),
+            channel=int(np.argwhere(bad)[0][1] % x.shape[-1]) if bad.any() else None,
+            flips=int((flips & ~bad).sum()),
+            bad_flips=int(bad.sum()),
+            agrees=not bad.any(),
+        )
+        self.findings.append(finding)
+        if not finding.agrees:
+            return None
+        self.legitimate_flips += finding.flips
+        return converted.reshape(x.shape).astype(np.float32)
+
+    def call(self, node: Node, values: dict[str, tf.Tensor], logits: bool) -> tf.Tensor:
+        if node.name in self.checkpoints.levels:
+            levels = self.quantized_input(node, np.asarray(values[node.inputs[0]]))
+            if levels is not None:
+                values = {**values, node.inputs[0]: tf.constant(levels)}
+                with lq.utils.patch_object(node.layer, "input_quantizer", None):
+                    return _logits_call(node, values) if logits else node.call_on(values)
+        return _logits_call(node, values) if logits else node.call_on(values)
+
+    def run(self, inputs: list[np.ndarray], outputs: list[int]) -> LayerwiseResult:
+        values: dict[str, tf.Tensor] = {
+            t: tf.constant(x) for t, x in zip(self.graph.inputs, inputs, strict=True)
+        }
+        output_nodes = {self.graph.producer[t].name: i for i, t in enumerate(self.graph.outputs)}
+        result = LayerwiseResult(layers=len(self.graph.nodes))
+        failing: list[Node] = []
+        for node in self.graph.nodes:
+            index = output_nodes.get(node.name)
+            logits_tensor = None
+            if index is not None and _ends_in_softmax(node.layer):
+                logits_tensor = _softmax_input(self.converted_model, outputs[index])
+            out = self.call(node, values, logits=logits_tensor is not None)
+            keras = np.asarray(out, np.float64)
+            if index is not None:
+                tensor = logits_tensor if logits_tensor is not None else outputs[index]
+                kind = "logits" if logits_tensor is not None else "value"
+                if not self.compare_values(node, kind, keras, tensor):
+                    failing.append(node)
+                if logits_tensor is not None:
+                    out = tf.nn.softmax(out)
+                values[node.outputs[0]] = out
+                continue
+            checkpoint = self.checkpoints.values.get(node.name)
+            covered = self.covered(node)
+            if checkpoint is not None:
+                if self.compare_values(node, "value", keras, checkpoint.index):
+                    out = tf.constant(self.converted[checkpoint.index].reshape(keras.shape))
+                    covered = ()
+            self.unchecked.update((tensor, covered) for tensor in node.outputs)
+            for tensor, value in zip(node.outputs, tf.nest.flatten(out), strict=True):
+                values[tensor] = value
+        result.findings = self.findings
+        result.checkpoints = len(self.findings)
+        result.legitimate_flips = self.legitimate_flips
+        for node in failing:
+            upstream = self.ancestors(node)
+            open_findings = [
+                f for f in self.findings if not f.agrees and not f.cleared and f.layer in upstream
+            ]
+            result.culprit = open_findings[0]
+            break
+        return result
+
+
+def run_exposed(model: bytes, inputs: list[np.ndarray], run) -> dict[int, np.ndarray]:
+    """Every operator output of ``model`` for ``inputs``, by tensor index. ``run(flatbuffer,
+    inputs)`` runs a flatbuffer in the target's interpreter and returns its outputs in the
+    order of the subgraph's outputs."""
+    exposed, outputs = expose_all_tensors(model)
+    return dict(zip(outputs, run(exposed, inputs), strict=True))
+
+
+def end_to_end(
+    model: tf.keras.Model, converted: bytes, inputs: list[np.ndarray], values: dict[int, np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Keras's and the converted model's outputs for ``inputs`` (``values`` from
+    :func:`run_exposed`): the logits where the Keras output ends in a softmax and the
+    converted one in ``SOFTMAX``, where saturation would hide errors."""
+    graph = layer_graph(model)
+    outputs = flatbuffer.io_tensors(converted)[1]
+    logits = {}
+    for index, tensor in enumerate(graph.outputs):
+        node = graph.producer[tensor]
+        softmax_input = _softmax_input(converted, outputs[index])
+        if softmax_input is not None and _ends_in_softmax(node.layer):
+            logits[node.name] = softmax_input
+    store = {t: tf.constant(x) for t, x in zip(graph.inputs, inputs, strict=True)}
+    for node in graph.nodes:
+        if node.name in logits:
+            store[node.outputs[0]] = _logits_call(node, store)
+        else:
+            store.update(zip(node.outputs, tf.nest.flatten(node.call_on(store)), strict=True))
+    expected, actual = [], []
+    for index, tensor in enumerate(graph.outputs):
+        keras = np.asarray(store[tensor])
+        converted_tensor = logits.get(graph.producer[tensor].name, outputs[index])
+        expected.append(keras)
+        actual.append(values[converted_tensor].reshape(keras.shape))
+    return expected, actual
+
+
+def verify_layerwise(
+    model: tf.keras.Model, converted: bytes, inputs: list[np.ndarray], values: dict[int, np.ndarray]
+) -> LayerwiseResult:
+    """Compare ``converted`` with ``model`` checkpoint by checkpoint (see the module
+    docstring); ``values`` from :func:`run_exposed`."""
+    outputs = flatbuffer.io_tensors(converted)[1]
+    return _Walk(model, converted, values).run(inputs, outputs)
