@@ -136,12 +136,13 @@ def _float_ops(model: bytes) -> list[str]:
 
 @dataclass(frozen=True)
 class _Job:
-    """One target's conversion settings, reused for truncated models when bisecting."""
+    """One target's conversion settings."""
 
     target: str
     calibration: list[list[np.ndarray]]
     float_head: bool
     float_stem: bool
+    exact_int8: bool
 
     def convert(self, model: tf.keras.Model, float_reference: bool) -> _Converted:
         with tempfile.TemporaryDirectory(prefix="bitnets-tf-") as directory:
@@ -151,13 +152,18 @@ class _Job:
                     self.calibration,
                     float_head=self.float_head,
                     float_stem=self.float_stem,
+                    exact=self.exact_int8,
                 )
                 float_size = None
                 if float_reference:
                     tflite.save_model(model, directory)
                     float_size = len(tflite.convert_float(directory))
                 return _Converted(
-                    converted.flatbuffer, float_size, [], converted.float_ops, converted.inexact
+                    converted.flatbuffer,
+                    float_size,
+                    [],
+                    converted.float_ops,
+                    [step.layer for step in converted.rounded],
                 )
             source, rewrites = rewrite_for_lce(model) if self.target == "lce" else (model, [])
             tflite.save_model(source, directory)
@@ -246,6 +252,7 @@ def convert(
     tolerance: Tolerance | None = None,
     float_head: bool = True,
     float_stem: bool = True,
+    exact_int8: bool = True,
     verification_samples: int = 32,
     float_reference: bool = True,
     progress: Callable[[str], None] | bool | None = None,
@@ -277,6 +284,10 @@ def convert(
         float_stem: int8 only; keep the layers that compute the first binary/ternary
             activations from the float input in float32, so those signs are exact
             (``float_head=False, float_stem=False`` gives a full-integer model).
+        exact_int8: int8 only; refuse when a sign or ternary step would be computed from an
+            int8-rounded tensor (a residual sum, a float layer's output) whose values on the
+            representative data come within rounding of the threshold. ``False`` accepts such
+            a model, judged on the end-to-end rates, and lists those layers in the report.
         verification_samples: how many generated or representative inputs verify.
         float_reference: also convert to float32 to report the size ratio.
         progress: called with a short message before each step; ``True`` prints them to
@@ -321,7 +332,7 @@ def convert(
             "layers' int8 ranges may not fit real data (binary layers are exact regardless)"
         )
 
-    job = _Job(target, calibration, float_head, float_stem)
+    job = _Job(target, calibration, float_head, float_stem, exact_int8)
     say(f"converting ({target})")
     start = time.perf_counter()
     try:
@@ -335,6 +346,11 @@ def convert(
         ) from error
     seconds = time.perf_counter() - start
     model_bytes = converted.flatbuffer
+    if converted.inexact:
+        notes.append(
+            "int8 only approximates the signs of " + ", ".join(converted.inexact) + " (their "
+            "inputs are int8-rounded; exact_int8=False)"
+        )
     if target == "lce":
         notes += _check_bitpacking(model_bytes, audit)
     if metadata is not None:

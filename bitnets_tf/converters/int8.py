@@ -23,7 +23,7 @@ from tensorflow.lite.python import convert as tflite_convert
 
 from bitnets_tf.converters import flatbuffer
 from bitnets_tf.converters.errors import ConversionError
-from bitnets_tf.converters.int8_lowering import build_lowered_model
+from bitnets_tf.converters.int8_lowering import RoundedStep, build_lowered_model
 from bitnets_tf.converters.int8_plan import Int8Plan, plan_int8
 from bitnets_tf.converters.planes import (
     INT8_PLANE_SCALE,
@@ -40,7 +40,7 @@ class Int8Conversion:
     flatbuffer: bytes
     plan: Int8Plan
     float_ops: list[str]  # operators kept in float32 (stem and head)
-    inexact: list[str]  # layers whose staircase reads an int8-rounded tensor
+    rounded: list[RoundedStep]  # staircases of int8-rounded tensors (exact=False only)
 
 
 def _concrete_function(model: tf.keras.Model):
@@ -53,6 +53,21 @@ def _concrete_function(model: tf.keras.Model):
     return serve.get_concrete_function(*specs)
 
 
+def _tensor_values(
+    model: tf.keras.Model, tensor_ids: list[str], representative: Sequence[list[np.ndarray]]
+):
+    """For each representative sample, the values of the Keras tensors ``tensor_ids``."""
+    by_id = {str(id(t)): t for t in model.inputs}
+    for layer in model.layers:
+        for node in layer._inbound_nodes:
+            for tensor in tf.nest.flatten(node.outputs):
+                by_id.setdefault(str(id(tensor)), tensor)
+    probe = tf.keras.Model(model.inputs, [by_id[t] for t in tensor_ids])
+    for sample in representative:
+        values = probe(sample if len(sample) > 1 else sample[0], training=False)
+        yield [np.asarray(v, np.float64) for v in tf.nest.flatten(values)]
+
+
 def _int8_scales(
     model: tf.keras.Model, tensor_ids: list[str], representative: Sequence[list[np.ndarray]]
 ) -> dict[str, float]:
@@ -60,20 +75,48 @@ def _int8_scales(
     (TFLite's asymmetric int8 range always contains 0)."""
     if not tensor_ids:
         return {}
-    by_id = {str(id(t)): t for t in model.inputs}
-    for layer in model.layers:
-        for node in layer._inbound_nodes:
-            for tensor in tf.nest.flatten(node.outputs):
-                by_id.setdefault(str(id(tensor)), tensor)
-    probe = tf.keras.Model(model.inputs, [by_id[t] for t in tensor_ids])
     low = {t: 0.0 for t in tensor_ids}
     high = {t: 0.0 for t in tensor_ids}
-    for sample in representative:
-        values = probe(sample if len(sample) > 1 else sample[0], training=False)
-        for tensor, value in zip(tensor_ids, tf.nest.flatten(values), strict=True):
-            low[tensor] = min(low[tensor], float(tf.reduce_min(value)))
-            high[tensor] = max(high[tensor], float(tf.reduce_max(value)))
+    for values in _tensor_values(model, tensor_ids, representative):
+        for tensor, value in zip(tensor_ids, values, strict=True):
+            low[tensor] = min(low[tensor], float(value.min()))
+            high[tensor] = max(high[tensor], float(value.max()))
     return {t: (high[t] - low[t]) / 255.0 for t in tensor_ids}
+
+
+def check_margins(
+    model: tf.keras.Model, rounded: list[RoundedStep], representative: Sequence[list[np.ndarray]]
+) -> None:
+    """Refuse staircases whose input comes within int8 rounding of a threshold on the
+    representative data: there int8 would flip signs that float32 keeps.
+
+    Raises:
+        ConversionError: naming the layer, the share of values at risk and the fix.
+    """
+    if not rounded:
+        return
+    tensors = sorted({step.tensor for step in rounded})
+    at_risk = {step.layer: 0 for step in rounded}
+    counted = {step.layer: 0 for step in rounded}
+    for values in _tensor_values(model, tensors, representative):
+        by_tensor = dict(zip(tensors, values, strict=True))
+        for step in rounded:
+            x = by_tensor[step.tensor]
+            x = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
+            at_risk[step.layer] += int(step.at_risk(x).sum())
+            counted[step.layer] += x.size
+    risky = [(layer, at_risk[layer] / counted[layer]) for layer in at_risk if at_risk[layer]]
+    if risky:
+        listed = ", ".join(f"{layer!r} ({share:.2%} of its inputs)" for layer, share in risky)
+        raise ConversionError(
+            "The int8 target cannot compute every binarization exactly: the sign or ternary "
+            f"step of {listed} reads an int8-rounded tensor (a residual sum or a float "
+            "layer's output) whose values on the representative data lie within int8 rounding "
+            "of the threshold, where int8 would flip signs that Keras keeps. Convert with "
+            "target='lce' (bitpacked) or 'float', or pass exact_int8=False to accept an int8 "
+            "model that only approximates these layers (verified on end-to-end rates).",
+            target="int8",
+        )
 
 
 def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list[str], list[str]]:
@@ -149,14 +192,19 @@ def convert_int8(
     representative: Sequence[list[np.ndarray]],
     float_head: bool = True,
     float_stem: bool = True,
+    exact: bool = True,
 ) -> Int8Conversion:
     """Convert ``model`` for the int8 target, calibrating on ``representative`` (a list of
     samples, each a list with one batch-1 array per model input). ``float_head`` /
     ``float_stem`` keep the operators after the last / before the first binary or ternary
-    activation in float32."""
+    activation in float32. With ``exact`` a staircase of an int8-rounded tensor is refused
+    unless no representative value comes within rounding of its thresholds
+    (:func:`check_margins`)."""
     plan = plan_int8(model)
     scales = _int8_scales(model, plan.float_tensors_to_threshold(), representative)
-    lowered, inexact = build_lowered_model(model, plan, scales, float_stem)
+    lowered, rounded = build_lowered_model(model, plan, scales, float_stem)
+    if exact:
+        check_margins(model, rounded, representative)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
         [_concrete_function(lowered)], lowered
     )
@@ -174,4 +222,4 @@ def convert_int8(
     float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
     quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
     check_planes_quantization(quantized)
-    return Int8Conversion(quantized, plan, float_ops, inexact)
+    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded)

@@ -101,7 +101,7 @@ class _Builder:
         self.values: dict[str, tf.Tensor] = {}
         self.planes: dict[str, _Planes] = {}
         self.after_planes: set[str] = set()  # tensors computed from some planes tensor
-        self.inexact: list[str] = []  # layers whose staircase reads an int8-rounded tensor
+        self.rounded: list[RoundedStep] = []  # staircases of int8-rounded tensors
 
     def value(self, tensor: str):
         if tensor in self.values:
@@ -158,7 +158,11 @@ class _Builder:
         inclusive = tuple(step.inclusive for step in discrete.staircase.steps)
         stem = self._is_stem(discrete.x)
         if not stem:
-            self.inexact.append(discrete.node.name)
+            scale = self.input_scales[discrete.x]
+            # int8 rounding of x, and the width 2/G over which the clip is not yet saturated
+            clip = np.full(channels, 2.0 / float(float_step_gain(scale)))
+            step = RoundedStep(discrete.node.name, discrete.x, thresholds, 0.5 * scale + clip, clip)
+            self.rounded.append(step)
         layer = StandalonePlanes(thresholds, inclusive, self.input_scales[discrete.x], stem=stem)
         layout = Layout.channel_major(channels, len(inclusive))
         return self._planes(layer(x), layout, discrete.staircase.weight, stem)
@@ -211,7 +215,7 @@ class _Builder:
             stem = self._is_stem(node.inputs[0])
             read = _Read(1.0, self.input_scales[node.inputs[0]], 1.0)
             if not stem:
-                self.inexact.append(emitted.node.name)
+                self.rounded.append(_float_fold_step(emitted, linear, read.scale))
         kernel, bias, layout = _fold_steps(linear, kernel, unit, bias, emitted, read, stem)
         output = LoweredLinear(linear.kind, kernel, bias, emit_planes=True, stem=stem, **options)(x)
         self.planes[node.outputs[0]] = self._planes(output, layout, emitted.staircase.weight, stem)
@@ -236,6 +240,57 @@ def _bias(layer, linear: LinearLayer) -> np.ndarray:
     if getattr(layer, "use_bias", False) and layer.bias is not None:
         return tf.keras.backend.get_value(layer.bias).astype(np.float64)
     return np.zeros(_kernel_columns(linear.kernel.kernel, linear.kind).shape[-1])
+
+
+@dataclass(frozen=True)
+class RoundedStep:
+    """A staircase computed from an int8-rounded tensor: exact only where its input ``x``
+    (the Keras tensor ``tensor``) is farther than ``bound`` (per channel) from every
+    threshold (``thresholds``: steps × channels). An ``x`` of exactly 0 is stored exactly in
+    int8 and is at risk only within ``clip`` (where the clip to ±1 is not yet saturated) of
+    a non-zero threshold."""
+
+    layer: str
+    tensor: str
+    thresholds: np.ndarray
+    bound: np.ndarray
+    clip: np.ndarray
+
+    def at_risk(self, x: np.ndarray) -> np.ndarray:
+        """Which values of ``x`` (positions × channels) int8 may quantize wrongly."""
+        risk = np.zeros(x.shape, bool)
+        for threshold in self.thresholds:
+            distance = np.abs(x - threshold)
+            exact_zero = (threshold != 0) & (distance <= self.clip)
+            risk |= np.where(x == 0, exact_zero, distance <= self.bound)
+        return risk
+
+
+def _float_fold_step(emitted: Discrete, linear: LinearLayer, input_scale: float) -> RoundedStep:
+    r"""The exactness bound of a step folded into a float-kernel producer reading an int8
+    tensor of scale ``s``: per output channel ``c`` with batch-norm scale ``a_c``, kernel
+    column ``W_c`` (fan-in ``K``) and step gain ``G_c``,
+
+    .. math:: |a_c| \big(\tfrac{s}{2} \lVert W_c \rVert_1 + \tfrac{\max|W_c|}{2 \cdot 127}
+              K \cdot 255 s\big) + 2/G_c
+
+    (input rounding, int8 weight rounding over an input range of at most ``255 s``, and the
+    width over which the clip to ±1 is not yet saturated)."""
+    columns = _kernel_columns(linear.kernel.kernel.astype(np.float64), linear.kind)
+    columns = columns.reshape(-1, columns.shape[-1])
+    a, _ = batch_norm_affine(
+        emitted.batch_norm.layer if emitted.batch_norm else None, columns.shape[1]
+    )
+    magnitude = np.abs(a)
+    fan_in = columns.shape[0]
+    rounding = 0.5 * input_scale * np.abs(columns).sum(axis=0)
+    weights = np.abs(columns).max(axis=0) / 254.0 * fan_in * 255.0 * input_scale
+    clip = 2.0 / float_step_gain(input_scale, np.abs(a * columns).max(axis=0))
+    thresholds = np.stack(
+        [np.broadcast_to(step.threshold, (columns.shape[1],)) for step in emitted.staircase.steps]
+    )
+    bound = magnitude * (rounding + weights) + clip
+    return RoundedStep(emitted.node.name, emitted.x, thresholds, bound, clip)
 
 
 @dataclass(frozen=True)
@@ -284,9 +339,9 @@ def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem
 
 def build_lowered_model(
     model: tf.keras.Model, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool
-) -> tuple[tf.keras.Model, list[str]]:
-    """The model with every planned layer replaced (same inputs and outputs), and the layers
-    whose staircase is computed from an int8-rounded tensor (inexact near the threshold).
+) -> tuple[tf.keras.Model, list[RoundedStep]]:
+    """The model with every planned layer replaced (same inputs and outputs), and the
+    staircases computed from int8-rounded tensors (inexact near their thresholds).
 
     ``input_scales`` maps each tensor of ``plan.float_tensors_to_threshold()`` to its expected
     int8 scale (range / 255 over the representative data). With ``float_stem`` the steps
@@ -301,4 +356,4 @@ def build_lowered_model(
         builder.add(node)
     outputs = [builder.value(t) for t in plan.graph.outputs]
     lowered = tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
-    return lowered, builder.inexact
+    return lowered, builder.rounded
