@@ -7,6 +7,8 @@
   on binary kernels of 2^25 elements).
 - quantized kernels that are not binary (ternary, k-bit) → their precomputed values with
   :class:`PrecomputedKernel` (LCE does not fold such quantizers).
+- zero-padded binary convolutions on inputs smaller than their kernel → one-padded ones minus
+  the padding's constant contribution (:mod:`zero_padding`; LCE 0.16 miscomputes them).
 - larq's ``ste_tern`` activation ``sign(sign(x+t) + sign(x-t))`` → :class:`ExactSteTern`,
   ``1{x ≥ t} - 1{x ≤ -t}``: the same values, including at ``x = ±t``, but not the
   ``sign(sign(y) + c)`` pattern LCE 0.16 mistakes for a binary sign (it silently drops the
@@ -30,6 +32,7 @@ from bitnets_tf.converters.semantics import (
     linear_kind,
     quantized_kernel,
 )
+from bitnets_tf.converters.zero_padding import corrected_clone, lce_miscomputes_zero_padding
 from bitnets_tf.serialization import register
 
 
@@ -164,6 +167,10 @@ def planned_rewrites(model: tf.keras.Model) -> list[Rewrite]:
             rewrites.append(Rewrite(layer.name, change))
         elif _is_larq_binary_dense(layer):
             rewrites.append(Rewrite(layer.name, "larq QuantDense → 1×1 binary convolution"))
+        elif lce_miscomputes_zero_padding(layer):
+            rewrites.append(
+                Rewrite(layer.name, "zero padding → one padding minus its constant contribution")
+            )
         quantizer = layer if isinstance(layer, lq.quantizers.Quantizer) else None
         quantizer = quantizer or getattr(layer, "input_quantizer", None)
         if _larq_ste_tern(quantizer) is not None:
@@ -186,6 +193,8 @@ def _replacement(layer):
         )
     if _is_larq_binary_dense(layer):
         return our_layers.QuantDense.from_config(config)
+    if lce_miscomputes_zero_padding(layer):
+        return corrected_clone(layer)
     if isinstance(layer, lq.quantizers.Quantizer) and _larq_ste_tern(layer) is not None:
         exact = _larq_ste_tern(layer)
         return ExactSteTern(exact.threshold_value, exact.clip_value, name=layer.name)
