@@ -12,7 +12,13 @@ from convert_models import (
     ternary_net,
 )
 
-from bitnets_tf.converters import DEFAULT_TOLERANCES, convert, flatbuffer, rewrite
+from bitnets_tf.converters import (
+    DEFAULT_TOLERANCES,
+    ConversionError,
+    convert,
+    flatbuffer,
+    rewrite,
+)
 from bitnets_tf.converters.lce import run_lce
 from bitnets_tf.converters.tflite import run_tflite
 from bitnets_tf.converters.verify import keras_outputs, measure
@@ -29,6 +35,8 @@ MODELS = {
     "ternary_net": (ternary_net, ternary_inputs),
 }
 PURE = ("binary_cnn", "binary_mlp", "ternary_net")  # exact in int8 on their inputs
+# int8 cannot compute the RSign of a residual sum exactly (the sum is int8-rounded)
+REFUSED = {("reactnet_block", "int8")}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +66,10 @@ def converted():
 @pytest.mark.parametrize("target", ["lce", "int8", "float"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_converted_model_agrees_with_keras(converted, name, target):
+    if (name, target) in REFUSED:
+        with pytest.raises(ConversionError, match="int8-rounded"):
+            converted(name, target)
+        return
     model, result = converted(name, target)
     assert result.report.verified
     samples = 1000 if target == "int8" and name in PURE else 64
