@@ -1,0 +1,97 @@
+"""Fuzz the converters: random small binary/ternary architectures (the generator of the
+converter tests, ``tests/convert_models.random_architecture``), each converted to every target
+and every written file re-run independently on 256 fresh inputs.
+
+A *silent error* is a conversion that ``convert`` verified but whose file, re-run from its
+bytes, misses the target's own tolerance on the fresh inputs (logits compared where the model
+ends in a softmax). Refusals (``ConversionError``) are counted by their first words. The
+project's target is 0 silent errors.
+
+Usage: python benchmarks/convert_fuzz.py [--count 200] [--targets lce,int8,float] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+
+import numpy as np
+import tensorflow as tf
+from convert_models import agreement_rates, file_logits, random_architecture
+
+import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
+from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
+from bitnets_tf.converters.lce import run_lce
+from bitnets_tf.converters.tflite import run_tflite
+
+RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
+FRESH = 256
+
+
+def _fuzz_one(seed: int, target: str) -> tuple[str, str]:
+    """("verified" | "refused" | "silent error" | "crashed", detail)."""
+    tf.keras.backend.clear_session()
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = random_architecture(rng)
+    try:
+        result = convert(model, target=target, float_reference=False, progress=False)
+    except ConversionError as error:
+        return "refused", " ".join(str(error).split()[:6])
+    except Exception as error:  # a crash is a finding, not the end of the run
+        return "crashed", f"{type(error).__name__}: {str(error)[:120]}"
+    fresh = rng.standard_normal((FRESH, *model.inputs[0].shape[1:])).astype(np.float32)
+    expected, actual = file_logits(model, result.flatbuffer, RUNNERS[target], fresh)
+    tolerance = DEFAULT_TOLERANCES[target]
+    samples, argmax = agreement_rates(expected, actual, tolerance.relative_error)
+    slack = 4 / 32  # verification saw 32 inputs: allow its sampling noise
+    if (
+        samples < tolerance.min_sample_agreement - slack
+        or argmax < tolerance.min_argmax_agreement - slack
+    ):
+        return "silent error", f"seed {seed}: {samples:.1%} of samples, argmax {argmax:.1%}"
+    return "verified", ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--targets", default="lce,int8,float")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    silent = 0
+    for target in args.targets.split(","):
+        outcomes = collections.Counter()
+        reasons = collections.Counter()
+        details = []
+        for seed in range(args.seed, args.seed + args.count):
+            outcome, detail = _fuzz_one(seed, target)
+            outcomes[outcome] += 1
+            if outcome == "refused":
+                reasons[detail] += 1
+            elif detail:
+                details.append(f"  {outcome}: {detail}")
+        silent += outcomes["silent error"]
+        print(
+            f"{target}: {args.count} architectures: "
+            + ", ".join(
+                f"{outcomes[k]} {k}" for k in ("verified", "refused", "silent error", "crashed")
+            ),
+            flush=True,
+        )
+        for reason, count in reasons.most_common():
+            print(f"  refused ×{count}: {reason} …")
+        print("\n".join(details), flush=True)
+    print(f"{silent} silent errors in {time.perf_counter() - start:.0f} s")
+    return 1 if silent else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
