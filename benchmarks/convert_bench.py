@@ -1,19 +1,29 @@
-"""Size, bitpacking and latency of the zoo models converted to lce, int8 and float32 .tflite.
+"""Size, bitpacking, verification, conversion time and latency of the zoo models converted to
+lce, int8 and float32 .tflite.
 
-For each model: convert to all three targets (each verified against Keras by ``convert``),
-then measure single-image latency in one process with interleaved repeats, one thread each:
-larq-compute-engine's interpreter (``use_indirect_bgemm=True``) for lce, ``tf.lite.Interpreter``
-(default XNNPACK delegate) for int8 and float. Prints ratios to float32 and checks the project
-targets: lce file ≤ 1/25 of the float file, every binary convolution and dense layer bitpacked.
+Each model runs in its own process (so the peak RSS is its own). It is converted to all three
+targets twice: with random batch-norm statistics ("trained-like") and after a few
+``model.fit`` steps on generated data with a softmax head (batch norms near their defaults, as
+a user's first try has them) — the verification outcome of each is a column. The conversion
+time of ``convert(..., target="lce")`` (verification included) is divided by the time of
+larq-compute-engine's own ``convert_keras_model`` on the same model. Single-image latency is
+measured in one process with interleaved repeats, one thread each: larq-compute-engine's
+interpreter (``use_indirect_bgemm=True``) for lce, ``tf.lite.Interpreter`` (default XNNPACK
+delegate) for int8 and float. Targets: lce file ≤ 1/25 of the float file, every binary
+convolution and dense layer bitpacked, convert ≤ 2× LCE's converter time.
 
-Usage: python benchmarks/convert_bench.py [--models a,b] [--size 32] [--repeats 20]
+Usage: python benchmarks/convert_bench.py [--models a,b] [--size 32] [--large a,b]
+       [--large-size 224] [--repeats 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -79,11 +89,53 @@ def _trained_like_batch_norms(model, seed: int = 0) -> None:
             variance.assign(rng.uniform(5, 30, variance.shape).astype(np.float32))
 
 
+def _fitted(model: tf.keras.Model, shape: tuple) -> tf.keras.Model:
+    """``model`` with a softmax head, fitted for 4 steps of 8 generated images."""
+    outputs = tf.keras.layers.Activation("softmax", name="probabilities")(model.output)
+    fitted = tf.keras.Model(model.inputs, outputs)
+    fitted.compile("adam", "sparse_categorical_crossentropy")
+    x = np.random.default_rng(1).standard_normal((32, *shape)).astype(np.float32)
+    fitted.fit(x, np.arange(32) % 10, batch_size=8, epochs=1, verbose=0)
+    return fitted
+
+
+def _verdicts(model: tf.keras.Model) -> str:
+    """Per target: ✓ verified, or the first words of the refusal."""
+    verdicts = []
+    for target in TARGETS:
+        try:
+            convert(model, target=target, float_reference=False, progress=False)
+            verdicts.append(f"{target} ✓")
+        except ConversionError as error:
+            print(f"  fitted {model.name} {target}: {error}", file=sys.stderr)
+            verdicts.append(f"{target} refused")
+    return ", ".join(verdicts)
+
+
+def _time_ratio_to_lce(model: tf.keras.Model) -> float:
+    """Seconds of ``convert(target="lce")`` (verification included) / seconds of LCE's own
+    ``convert_keras_model``."""
+    import larq_compute_engine as lce
+
+    with captured_output():
+        start = time.perf_counter()
+        lce.convert_keras_model(model)
+        theirs = time.perf_counter() - start
+    start = time.perf_counter()
+    try:
+        convert(model, target="lce", float_reference=False, progress=False)
+    except ConversionError:
+        pass  # the time is what is measured here; the verdict is a column of its own
+    return (time.perf_counter() - start) / theirs
+
+
 def benchmark(name: str, size: int, repeats: int) -> list[str]:
     shape = _input_shape(name, size)
     with captured_output():
         model = create_model(name, input_shape=shape, num_classes=10)
+    fitted = _verdicts(_fitted(model, shape))
     _trained_like_batch_norms(model)
+    time_ratio = _time_ratio_to_lce(model)
     sample = np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32)
     results, unverified = {}, []
     for target in TARGETS:
@@ -114,19 +166,40 @@ def benchmark(name: str, size: int, repeats: int) -> list[str]:
         f"{ms['int8'] / ms['float']:.2f}",
         "yes" if meets else "NO",
         ", ".join(unverified) or "-",
+        fitted,
+        f"{time_ratio:.2f}",
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
     ]
+
+
+def _in_subprocess(name: str, size: int, repeats: int) -> list[str]:
+    command = [sys.executable, __file__, "--one", name, "--size", str(size)]
+    command += ["--repeats", str(repeats)]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return [name, f"{size}", f"crashed (exit {done.returncode})"] + [""] * 11
+    return json.loads(lines[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(list_models()))
     parser.add_argument("--size", type=int, default=32, help="image side for the CNNs")
+    parser.add_argument("--large", default="reactnet_a,birealnet18", help="also at --large-size")
+    parser.add_argument("--large-size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # one model, as a JSON row
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(benchmark(args.one, args.size, args.repeats)))
+        return
+    runs = [(name, args.size) for name in args.models.split(",")]
+    runs += [(name, args.large_size) for name in args.large.split(",") if name]
     rows = []
-    for name in args.models.split(","):
-        print(f"... {name}", file=sys.stderr, flush=True)
-        rows.append(benchmark(name, args.size, args.repeats))
+    for name, size in runs:
+        print(f"... {name} at {size}", file=sys.stderr, flush=True)
+        rows.append(_in_subprocess(name, size, args.repeats))
     header = [
         "model",
         "input",
@@ -139,6 +212,9 @@ def main() -> None:
         "int8/float time",
         "targets met",
         "failed verification",
+        "fitted + softmax",
+        "convert/LCE time",
+        "peak RSS",
     ]
     print(format_table(header, rows))
     print(

@@ -24,15 +24,13 @@ def randomize(model: tf.keras.Model, seed: int = 0) -> tf.keras.Model:
     for layer in model.layers:
         weights = layer.get_weights()
         if isinstance(layer, L.BatchNormalization):
-            gamma, beta, mean, variance = weights
-            layer.set_weights(
-                [
-                    rng.uniform(0.5, 1.5, gamma.shape) * rng.choice([-1, 1], gamma.shape),
-                    rng.normal(0, 1, beta.shape),
-                    rng.normal(0, 3, mean.shape),
-                    rng.uniform(5, 30, variance.shape),
-                ]
-            )
+            shape = layer.moving_mean.shape
+            if layer.scale:
+                layer.gamma.assign(rng.uniform(0.5, 1.5, shape) * rng.choice([-1, 1], shape))
+            if layer.center:
+                layer.beta.assign(rng.normal(0, 1, shape))
+            layer.moving_mean.assign(rng.normal(0, 3, shape))
+            layer.moving_variance.assign(rng.uniform(5, 30, shape))
         elif weights:
             layer.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype) for w in weights])
     return model
