@@ -29,6 +29,9 @@ setup(
         "numpy<2",
         "matplotlib>=3.7",
         "pillow>=9",
+        # LiteRT runs the stock (int8, float) models; elsewhere tf.lite is the fallback
+        "ai-edge-litert>=1.4; sys_platform == 'linux' and "
+        "(platform_machine == 'x86_64' or platform_machine == 'aarch64')",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
