@@ -26,12 +26,13 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 FIT_ONE_STEP = """
+from importlib.metadata import version
 import bitnets_tf, numpy as np, tensorflow as tf
 from bitnets_tf.zoo import BinaryNet
 model = BinaryNet(input_shape=(28, 28, 1), num_classes=10, hidden_units=64)
 model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 history = model.fit(np.zeros((8, 28, 28, 1), np.float32), np.zeros(8), epochs=1, verbose=0)
-print(f"tensorflow {tf.__version__}, numpy {np.__version__}, tf.keras {tf.keras.__version__}")
+print(f"tensorflow {tf.__version__}, numpy {np.__version__}, tf-keras {version('tf_keras')}")
 print(f"fit one step: loss {history.history['loss'][0]:.4f}")
 """
 
