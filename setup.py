@@ -18,6 +18,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["bitnets_tf", "bitnets_tf.*"]),
+    py_modules=["bitnets_tf_cli"],
+    package_data={"bitnets_tf.deploy": ["example_images/*.png"]},
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "tf-keras>=2.16,<2.22",
@@ -36,7 +38,7 @@ setup(
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
     },
-    entry_points={"console_scripts": ["bitnets-tf=bitnets_tf.cli:main"]},
+    entry_points={"console_scripts": ["bitnets-tf=bitnets_tf_cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
