@@ -37,6 +37,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        # scripts/run_notebooks.py: execute examples/*.ipynb
+        "notebooks": ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
     },
     entry_points={"console_scripts": ["bitnets-tf=bitnets_tf_cli:main"]},
     classifiers=[

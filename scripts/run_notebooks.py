@@ -4,8 +4,9 @@ Runs each notebook with nbclient in a fresh kernel (this interpreter's ``python3
 ``BITNETS_NOTEBOOK_QUICK=1`` (small training runs; ``--full``: the notebooks' own settings),
 logs every cell as it finishes (number, execution count, seconds), prints the output of the
 cells tagged ``summary`` (the final accuracies) and writes the executed notebooks, outputs
-included, to ``--out``. Data comes from local IDX files: ``$BITNETS_TF_DATA_DIR`` if set, else
-``../shared/data`` beside the clone if it exists, else Debian's ``dataset-fashion-mnist`` package::
+included (less TensorFlow's native start-up lines), to ``--out``. Data comes from local IDX
+files: ``$BITNETS_TF_DATA_DIR`` if set, else ``../shared/data`` beside the clone if it exists,
+else Debian's ``dataset-fashion-mnist`` package::
 
     pip install -e ".[notebooks]"
     python scripts/run_notebooks.py --out notebook-outputs
@@ -24,6 +25,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from bitnets_tf_cli import is_startup_noise
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPOSITORY.parent / "shared" / "data"
@@ -64,6 +67,22 @@ def cell_text(cell) -> str:
     return "".join(parts)
 
 
+def drop_startup_noise(notebook) -> None:
+    """Remove TensorFlow's native start-up lines from the stored stderr outputs (what the
+    kernel's process printed, not what the notebook's code did)."""
+    for cell in notebook.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                output["text"] = "".join(line for line in lines if not is_startup_noise(line))
+                if not output["text"].strip():
+                    continue
+            outputs.append(output)
+        if cell.cell_type == "code":
+            cell["outputs"] = outputs
+
+
 def run_notebook(path: Path, out: Path, work: Path) -> bool:
     notebook = nbformat.read(path, as_version=4)
     name = path.stem
@@ -83,6 +102,7 @@ def run_notebook(path: Path, out: Path, work: Path) -> bool:
         print(f"{name}: FAILED\n{error}", flush=True)
         ok = False
     out.mkdir(parents=True, exist_ok=True)
+    drop_startup_noise(notebook)
     nbformat.write(notebook, out / path.name)
     code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
     for cell in notebook.cells:
