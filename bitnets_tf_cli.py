@@ -2,7 +2,8 @@
 
 TensorFlow's C++ side writes INFO and WARNING lines straight to file descriptor 2 when it
 loads (oneDNN, CPU features, "Could not find cuda drivers"), plus an ERROR-level ``failed call
-to cuInit`` on every machine without a GPU, and since TensorFlow 2.21 it does so before absl's
+to cuInit`` on every machine without a GPU (and each TFLite interpreter announces its XNNPACK
+delegate), and since TensorFlow 2.21 it does so before absl's
 logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` no longer hides them. :func:`filtered_stderr`
 routes fd 2 through a pipe for the duration of a command and drops exactly those lines
 (:func:`is_startup_noise`); every other line, Python tracebacks and our own messages included,
@@ -31,13 +32,16 @@ _BENIGN_ERRORS = ("failed call to cuInit", "Unable to register cu")
 _OTHER_NOISE = (
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "To enable the following instructions:",  # continues the CPU-feature INFO line
+    "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",  # every TFLite interpreter
+    "INFO: Initialized TensorFlow Lite runtime.",
 )
 _FLUSH_SECONDS = 5.0
 
 
 def is_startup_noise(line: str) -> bool:
     """Whether ``line`` is a native TensorFlow INFO/WARNING log line, the absl pre-init
-    notice, or the CPU-only ``cuInit`` / CUDA factory-registration error."""
+    notice, TFLite's interpreter INFO lines, or the CPU-only ``cuInit`` / CUDA
+    factory-registration error."""
     if _NATIVE_INFO_OR_WARNING.match(line) or line.startswith(_OTHER_NOISE):
         return True
     return bool(_NATIVE_ERROR.match(line)) and any(text in line for text in _BENIGN_ERRORS)

@@ -18,6 +18,7 @@ NOISE = [
     "not find cuda drivers on your machine, GPU will not be used.",
     "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow",
     "E0000 00:00:1796216663.445361   11673 cuda_platform.cc:52] failed call to cuInit: INTERNAL",
+    "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
     "2026-12-02 13:00:16.330133: E external/local_xla/xla/stream_executor/cuda/"
     "cuda_platform.cc:51] failed call to cuInit: INTERNAL: CUDA error",
 ]

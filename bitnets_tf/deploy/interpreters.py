@@ -140,7 +140,7 @@ class ModelRunner:
         from bitnets_tf.deploy import ModelRunner
 
         runner = ModelRunner("fashion_mnist_int8.tflite")    # int8: LiteRT (stock runtime)
-        print(runner.runtime, runner.input.shape, runner.input.dtype)  # tflite (28, 28, 1) int8
+        print(runner.runtime, runner.input.shape)            # tflite (28, 28, 1)
         image = np.zeros(runner.input.shape, np.float32)     # one preprocessed sample
         logits, seconds = runner.run(image)                  # float32 (10,), invoke time
         batch_logits = runner.predict(np.stack([image, image]))  # (2, 10)
