@@ -39,7 +39,7 @@ def test_filtered_stderr_drops_noise_and_passes_the_rest_in_order(capfd):
     with filtered_stderr():
         os.write(2, ("\n".join([NOISE[0], KEPT[0], NOISE[1], KEPT[1]]) + "\n").encode())
         os.write(2, b"progress 1/2\rprogress 2/2\r")
-        print(KEPT[2], file=sys.stderr)
+        os.write(2, f"{KEPT[2]}\n".encode())
     assert capfd.readouterr().err == (
         f"{KEPT[0]}\n{KEPT[1]}\nprogress 1/2\rprogress 2/2\r{KEPT[2]}\n"
     )
