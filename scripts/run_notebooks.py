@@ -4,7 +4,7 @@ Runs each notebook with nbclient in a fresh kernel (this interpreter's ``python3
 ``BITNETS_NOTEBOOK_QUICK=1`` (small training runs; ``--full``: the notebooks' own settings),
 logs every cell as it finishes (number, execution count, seconds), prints the output of the
 cells tagged ``summary`` (the final accuracies) and writes the executed notebooks, outputs
-included (less TensorFlow's native start-up lines), to ``--out``. Data comes from local IDX
+included (tidied: :func:`tidy_outputs`), to ``--out``. Data comes from local IDX
 files: ``$BITNETS_TF_DATA_DIR`` if set, else ``../shared/data`` beside the clone if it exists,
 else Debian's ``dataset-fashion-mnist`` package::
 
@@ -67,20 +67,39 @@ def cell_text(cell) -> str:
     return "".join(parts)
 
 
-def drop_startup_noise(notebook) -> None:
-    """Remove TensorFlow's native start-up lines from the stored stderr outputs (what the
-    kernel's process printed, not what the notebook's code did)."""
+def as_displayed(text: str) -> str:
+    """``text`` as a terminal shows it: each line only after its last carriage return (Keras'
+    progress bar redraws itself with backspaces and ``\r``)."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def tidy_outputs(notebook) -> None:
+    """Store each cell's consecutive stream outputs as one, as displayed (the last state of
+    progress bars), without TensorFlow's native start-up lines on stderr (what the kernel's
+    process printed, not the notebook's code)."""
     for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
         outputs = []
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                lines = output["text"].splitlines(keepends=True)
-                output["text"] = "".join(line for line in lines if not is_startup_noise(line))
-                if not output["text"].strip():
-                    continue
-            outputs.append(output)
-        if cell.cell_type == "code":
-            cell["outputs"] = outputs
+        for output in cell.outputs:
+            previous = outputs[-1] if outputs else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text += output.text
+            else:
+                outputs.append(output)
+        for output in outputs:
+            if output.output_type == "stream":
+                text = as_displayed(output.text)
+                if output.name == "stderr":
+                    lines = text.splitlines(keepends=True)
+                    text = "".join(line for line in lines if not is_startup_noise(line))
+                output.text = text
+        cell.outputs = [o for o in outputs if o.output_type != "stream" or o.text.strip()]
 
 
 def run_notebook(path: Path, out: Path, work: Path) -> bool:
@@ -102,7 +121,7 @@ def run_notebook(path: Path, out: Path, work: Path) -> bool:
         print(f"{name}: FAILED\n{error}", flush=True)
         ok = False
     out.mkdir(parents=True, exist_ok=True)
-    drop_startup_noise(notebook)
+    tidy_outputs(notebook)
     nbformat.write(notebook, out / path.name)
     code_cells = sum(cell.cell_type == "code" for cell in notebook.cells)
     for cell in notebook.cells:
