@@ -62,5 +62,5 @@ def test_console_entry_point_prints_no_start_up_logs():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "tensorflow" in result.stdout
+    assert "tensorflow" in result.stdout and "stock TFLite runtime" in result.stdout
     assert result.stderr == ""
