@@ -7,7 +7,8 @@ virtual environment (TensorFlow ``--tensorflow`` and numpy 2 from PyPI), then:
 2. runs the documented install line, which pins the installed TensorFlow
    (``pip install <source> "tensorflow==<installed version>"``), and prints every package it
    added, removed or changed;
-3. in a new process: ``import bitnets_tf``, builds a zoo model and fits one step.
+3. in a new process: ``import bitnets_tf``, builds a zoo model and fits one step; then runs
+   ``bitnets-tf info`` (the console script, which names the stock TFLite runtime).
 
 It fails (exit status 1) when the documented line replaced TensorFlow or the last step fails.
 It downloads about 1 GB on first use (pip's cache makes later runs faster)::
@@ -102,6 +103,7 @@ def main() -> int:
 
         print("\nIn a new process:")
         run([python, "-c", FIT_ONE_STEP])
+        run([str(venv / "bin" / "bitnets-tf"), "info"])
         kept, now = before["tensorflow"], after["tensorflow"]
         if now != kept:
             print(f"FAIL: tensorflow was replaced ({kept} -> {now})")
