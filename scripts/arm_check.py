@@ -8,8 +8,8 @@ Each model is built untrained (random weights, seed 0) at a small input size, co
 ``bitnets_tf.converters.convert`` (verified against Keras), and run on the same random inputs
 on both sides. Prints a Markdown table. Needs qemu-user-static, apt-get and dpkg (Debian or
 Ubuntu); the first run per architecture downloads ~150 MB into the cache. aarch64 runs LiteRT,
-which needs a QEMU that emulates /proc/cpuinfo (10.0 does, Debian 12's 7.2 does not; point
-$BITNETS_TF_QEMU_DIR at a newer one).
+which needs a QEMU that emulates /proc/cpuinfo (10.0 does, Debian 12's 7.2 does not): its
+sysroot brings Debian 13's qemu-user (~70 MB more).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Stock .tflite models on emulated ARM Linux (qemu-user + LiteRT on aarch64, tflite-runtime
 on armv7) give the outputs of x86. Opt-in: `pytest -m arm tests/test_arm.py` (builds cached
-sysroots in ~/.cache/bitnets-tf/arm on first use; override with $BITNETS_TF_ARM_CACHE; the
-aarch64 run needs a QEMU that emulates /proc/cpuinfo, see $BITNETS_TF_QEMU_DIR in
-bitnets_tf/deploy/arm.py)."""
+sysroots in ~/.cache/bitnets-tf/arm on first use, the aarch64 one with Debian 13's qemu-user;
+override with $BITNETS_TF_ARM_CACHE)."""
 
 import numpy as np
 import pytest

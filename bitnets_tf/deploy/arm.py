@@ -3,7 +3,8 @@
 Per architecture, a minimal Debian *sysroot* (no chroot, no root rights needed) holds
 Debian's Python 3.11 and numpy for that architecture plus the stock runtime's wheel from PyPI:
 LiteRT (``ai-edge-litert``) on aarch64, ``tflite-runtime`` on armv7 (LiteRT has no 32-bit ARM
-wheels); ``qemu-<arch>-static`` (Debian's ``qemu-user-static``) runs that Python with
+wheels); ``qemu-<arch>-static`` (Debian's ``qemu-user-static``; for aarch64 Debian 13's
+``qemu-user``, unpacked into the cache, see :data:`NEWER_QEMU_SUITE`) runs that Python with
 ``QEMU_LD_PREFIX`` pointing at the sysroot. The Debian packages are resolved and downloaded
 with a private apt state (the host's apt configuration is not changed), then unpacked with
 ``dpkg -x``. Sysroots are cached (default ``~/.cache/bitnets-tf/arm``).
@@ -44,7 +45,12 @@ DEBIAN_PACKAGES = (
 APT_ATTEMPTS = 3
 PARTIAL_UPDATE = "Some index files failed to download"  # apt-get update got only some lists
 CACHE_ENV = "BITNETS_TF_ARM_CACHE"
-QEMU_DIR_ENV = "BITNETS_TF_QEMU_DIR"  # a directory searched for qemu before PATH
+QEMU_DIR_ENV = "BITNETS_TF_QEMU_DIR"  # a directory searched for qemu first
+# An emulated program must see an ARM /proc/cpuinfo: LiteRT's CPU detection (the cpuinfo
+# library) dereferences a null pointer when it reads the host's x86 one, which QEMU 7.2
+# (Debian 12) passes through; QEMU 10.0 (Debian 13) emulates the file. tflite-runtime 2.14
+# copes with either. So the aarch64 sysroot brings Debian 13's statically linked qemu-user.
+NEWER_QEMU_SUITE = "deb http://deb.debian.org/debian trixie main"
 WORKER = Path(__file__).with_name("arm_worker.py")
 EDGE_SCRIPT = Path(__file__).with_name("edge.py")
 
@@ -60,6 +66,7 @@ class ArmPlatform:
     qemu: str | None
     wheel_platforms: tuple[str, ...]
     runtime: str = TFLITE_RUNTIME
+    qemu_suite: str | None = None  # a Debian suite to take qemu-user from, else the host's
 
 
 PLATFORMS = {
@@ -69,14 +76,11 @@ PLATFORMS = {
         "qemu-aarch64-static",
         ("manylinux2014_aarch64", "manylinux_2_27_aarch64", "manylinux_2_34_aarch64"),
         LITERT,
+        NEWER_QEMU_SUITE,
     ),
     # tflite-runtime's armv7 wheel is only found under this tag.
     "armv7": ArmPlatform("armv7", "armhf", "qemu-arm-static", ("manylinux_2_34_armv7l",)),
 }
-# An emulated program must see an ARM /proc/cpuinfo: LiteRT's CPU detection (the cpuinfo
-# library) dereferences a null pointer when it reads the host's x86 one, which QEMU 7.2
-# (Debian 12) passes through; QEMU 10.0 (Debian 13) emulates the file. tflite-runtime 2.14
-# copes with either.
 ARM_CPUINFO_FIELD = "CPU implementer"
 
 
@@ -107,10 +111,13 @@ def _run(command: list[str], what: str, cwd: Path | None = None, env=None) -> st
     return result.stdout
 
 
-def _apt_options(state: Path, arch: str) -> list[str]:
-    """apt options for a private state directory that resolves packages of ``arch`` only."""
+def _apt_options(state: Path, arch: str, sources: Path | None = None) -> list[str]:
+    """apt options for a private state directory that resolves packages of ``arch`` only,
+    from the host's sources or from the list file ``sources``."""
+    from_sources = [f"-o=Dir::Etc::SourceList={sources}", "-o=Dir::Etc::SourceParts=/dev/null"]
     return [
         "-q",
+        *(from_sources if sources else []),
         f"-o=Dir::State::Lists={state / 'lists'}",
         f"-o=Dir::State::status={state / 'status'}",
         f"-o=Dir::Cache={state / 'cache'}",
@@ -171,7 +178,7 @@ def _recorded(marker: Path) -> dict:
         values = json.loads(marker.read_text())
     except (OSError, ValueError):
         return {}
-    return {"packages": values.get("packages"), "pip": values.get("pip")}
+    return {key: values.get(key) for key in ("packages", "pip", "qemu")}
 
 
 def prepare_sysroot(
@@ -187,10 +194,10 @@ def prepare_sysroot(
     sysroot = root / "sysroot"
     marker = root / "ready.json"
     packages = list(DEBIAN_PACKAGES) if platform.qemu else []
-    wanted = {"packages": packages, "pip": platform.runtime}
+    wanted = {"packages": packages, "pip": platform.runtime, "qemu": platform.qemu_suite}
     if marker.is_file() and _recorded(marker) == wanted:
         return sysroot
-    if platform.qemu:
+    if platform.qemu and not platform.qemu_suite:
         qemu_binary(platform)  # fail before downloading anything
     say(f"building the {platform.name} sysroot in {root} (cached for next time)")
     shutil.rmtree(root, ignore_errors=True)
@@ -202,6 +209,8 @@ def prepare_sysroot(
             _run(["dpkg", "-x", str(deb), str(sysroot)], f"unpack {deb.name}")
         _link_alternatives(sysroot)
         shutil.rmtree(state)
+    if platform.qemu_suite:
+        _fetch_qemu(platform.qemu_suite, root)
     cross = ["--python-version", "3.11", *[f"--platform={tag}" for tag in platform.wheel_platforms]]
     _run(
         [
@@ -223,18 +232,39 @@ def prepare_sysroot(
     return sysroot
 
 
-def qemu_binary(platform: ArmPlatform) -> str:
-    """The path of ``platform.qemu``: in ``$BITNETS_TF_QEMU_DIR`` (also without the ``-static``
-    suffix, Debian 13's ``qemu-user`` naming) if set, else on PATH.
+def _fetch_qemu(suite: str, root: Path) -> None:
+    """Unpack the host architecture's ``qemu-user`` package of Debian ``suite`` (a sources.list
+    line) into ``root/qemu`` (its binaries are statically linked)."""
+    state = root / "qemu-apt"
+    for folder in ("lists/partial", "cache/archives/partial"):
+        (state / folder).mkdir(parents=True, exist_ok=True)
+    (state / "status").touch()
+    (state / "sources.list").write_text(suite + "\n")
+    arch = _run(["dpkg", "--print-architecture"], "ask dpkg the host architecture").strip()
+    options = _apt_options(state, arch, state / "sources.list")
+    _run(["apt-get", *options, "update"], f"read the package lists of `{suite}`")
+    _run(["apt-get", *options, "download", "qemu-user"], "download qemu-user", cwd=state)
+    for deb in state.glob("qemu-user_*.deb"):
+        _run(["dpkg", "-x", str(deb), str(root / "qemu")], f"unpack {deb.name}")
+    shutil.rmtree(state)
+
+
+def qemu_binary(platform: ArmPlatform, sysroot: Path | None = None) -> str:
+    """The path of ``platform.qemu``: in ``$BITNETS_TF_QEMU_DIR`` if set, else the qemu that
+    :func:`prepare_sysroot` unpacked beside ``sysroot`` (``qemu_suite`` platforms), else on
+    PATH. Debian 13's ``qemu-user`` names it without the ``-static`` suffix.
 
     Raises:
         DeploymentError: not found (says how to install it).
     """
     directory = os.environ.get(QEMU_DIR_ENV)
-    if directory:
+    folders = [Path(directory)] if directory else []
+    if sysroot is not None:
+        folders.append(sysroot.parent / "qemu" / "usr" / "bin")
+    for folder in folders:
         for name in (platform.qemu, platform.qemu.removesuffix("-static")):
-            if os.access(Path(directory) / name, os.X_OK):
-                return str(Path(directory) / name)
+            if os.access(folder / name, os.X_OK):
+                return str(folder / name)
     found = shutil.which(platform.qemu)
     if found is None:
         raise DeploymentError(
@@ -255,14 +285,14 @@ def check_emulated_cpuinfo(platform: ArmPlatform, sysroot: Path) -> None:
         script.flush()
         cpuinfo = run_python(platform, sysroot, Path(script.name))
     if ARM_CPUINFO_FIELD not in cpuinfo:
-        version = _run([qemu_binary(platform), "--version"], "ask qemu its version").splitlines()
+        qemu = qemu_binary(platform, sysroot)
+        version = _run([qemu, "--version"], "ask qemu its version").splitlines()
         raise DeploymentError(
-            f"{qemu_binary(platform)} ({version[0] if version else 'unknown version'}) shows "
+            f"{qemu} ({version[0] if version else 'unknown version'}) shows "
             f"the emulated program the host's /proc/cpuinfo, on which {platform.runtime}'s CPU "
-            "detection crashes (segmentation fault). Use a QEMU that emulates /proc/cpuinfo "
-            "for ARM (10.0, Debian 13's qemu-user, works; 7.2, Debian 12's, does not), e.g. "
-            "`apt-get download qemu-user` from Debian 13, `dpkg -x` it and point "
-            f"${QEMU_DIR_ENV} at its usr/bin."
+            "detection crashes (segmentation fault). Use a QEMU that emulates /proc/cpuinfo for "
+            "ARM (10.0 does, 7.2 does not): the aarch64 sysroot brings Debian 13's qemu-user, "
+            f"used unless ${QEMU_DIR_ENV} names another."
         )
 
 
@@ -282,7 +312,7 @@ def run_python(platform: ArmPlatform, sysroot: Path, script: Path, *args: str) -
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         python = str(sysroot / "usr/bin/python3.11")
-        command = [qemu_binary(platform), python, str(script), *args]
+        command = [qemu_binary(platform, sysroot), python, str(script), *args]
     return _run(command, f"run {script.name} on {platform.name}", env=env)
 
 
