@@ -18,6 +18,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["bitnets_tf", "bitnets_tf.*"]),
+    py_modules=["bitnets_tf_cli"],
+    package_data={"bitnets_tf.deploy": ["example_images/*.png"]},
     install_requires=[
         "tensorflow>=2.16,<2.22",
         "tf-keras>=2.16,<2.22",
@@ -29,11 +31,16 @@ setup(
         "numpy<2",
         "matplotlib>=3.7",
         "pillow>=9",
+        # LiteRT runs the stock (int8, float) models; elsewhere tf.lite is the fallback
+        "ai-edge-litert>=1.4; sys_platform == 'linux' and "
+        "(platform_machine == 'x86_64' or platform_machine == 'aarch64')",
     ],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        # scripts/run_notebooks.py: execute examples/*.ipynb
+        "notebooks": ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
     },
-    entry_points={"console_scripts": ["bitnets-tf=bitnets_tf.cli:main"]},
+    entry_points={"console_scripts": ["bitnets-tf=bitnets_tf_cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

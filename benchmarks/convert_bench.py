@@ -37,7 +37,7 @@ from bitnets_tf.converters import ConversionError, convert
 from bitnets_tf.converters.lce import lce_interpreter
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
-from bitnets_tf.converters.tflite import tflite_interpreter
+from bitnets_tf.converters.stock_runtime import stock_interpreter
 from bitnets_tf.zoo import create_model, list_models
 
 TARGETS = ("lce", "int8", "float")
@@ -49,7 +49,7 @@ def _input_shape(name: str, size: int) -> tuple[int, int, int]:
 
 
 def _tflite_call(flatbuffer: bytes, sample: np.ndarray):
-    interpreter = tflite_interpreter(flatbuffer)
+    interpreter = stock_interpreter(flatbuffer)
     detail = interpreter.get_input_details()[0]
 
     def call():

@@ -1,4 +1,8 @@
-"""The ``bitnets-tf`` command line: each subcommand lives in ``bitnets_tf.commands.<name>``."""
+"""The ``bitnets-tf`` command line: each subcommand lives in ``bitnets_tf.commands.<name>``.
+
+The console script enters through ``bitnets_tf_cli`` (outside the package), which hides
+TensorFlow's native start-up logs unless ``--verbose`` comes before the command.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bitnets-tf",
         description="Binary and ternary networks for Keras, deployed as TFLite.",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's native start-up logs (the bitnets-tf command hides them)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -1,5 +1,5 @@
 """Run the zoo's ``int8`` and ``float`` .tflite models on emulated ARM Linux and compare with
-x86 ``tf.lite`` (see bitnets_tf/deploy/arm.py for how, and what a match proves).
+x86 (see bitnets_tf/deploy/arm.py for how, and what a match proves).
 
     .venv/bin/python scripts/arm_check.py                       # aarch64 and armv7, all models
     .venv/bin/python scripts/arm_check.py --arch aarch64 --models binarynet_mlp
@@ -7,7 +7,9 @@ x86 ``tf.lite`` (see bitnets_tf/deploy/arm.py for how, and what a match proves).
 Each model is built untrained (random weights, seed 0) at a small input size, converted with
 ``bitnets_tf.converters.convert`` (verified against Keras), and run on the same random inputs
 on both sides. Prints a Markdown table. Needs qemu-user-static, apt-get and dpkg (Debian or
-Ubuntu); the first run per architecture downloads ~150 MB into the cache.
+Ubuntu); the first run per architecture downloads ~150 MB into the cache. aarch64 runs LiteRT,
+which needs a QEMU that emulates /proc/cpuinfo (10.0 does, Debian 12's 7.2 does not): its
+sysroot brings Debian 13's qemu-user (~70 MB more).
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = None if args.cache_dir is None else Path(args.cache_dir)
     print(
         "| platform | model | target | size | samples | max abs(output) | max abs(ARM − x86), "
-        "same tflite-runtime | bit-identical | top-1 agreement | max abs(ARM − x86 tf.lite "
-        "of TF) | top-1 agreement |"
+        "same runtime | bit-identical | top-1 agreement | max abs(ARM − x86 stock runtime) "
+        "| top-1 agreement |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.arch:

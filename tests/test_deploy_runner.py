@@ -24,6 +24,7 @@ from bitnets_tf.deploy import (
     model_metadata,
     top_k,
 )
+from bitnets_tf.deploy.images import example_image
 
 TARGETS = ("lce", "int8", "float")
 FASHION_LABELS = list(data.info("fashion_mnist").label_names)
@@ -180,7 +181,7 @@ def test_metadata_of_another_model_is_detected(models, photo, tmp_path):
 def test_missing_and_corrupt_files_raise_clear_errors(models, photo, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"No such \.tflite file"):
         classify(tmp_path / "missing.tflite", photo)
-    with pytest.raises(FileNotFoundError, match="No such image file"):
+    with pytest.raises(FileNotFoundError, match=r"No such image file.*boot\.png"):
         classify(models["float"], tmp_path / "missing.png")
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_text("not a picture")
@@ -286,3 +287,24 @@ def test_arm_top1_agreement_accepts_exact_ties_only():
     assert top1_agreement(tied, reference) == 1.0
     wrong = np.array([[3.0, 3.0, 1.0], [4.0, 4.5, 0.0]])
     assert top1_agreement(wrong, reference) == 0.5
+
+
+def test_run_boot_png_uses_the_shipped_example_image(models, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no boot.png here
+    assert cli.main(["run", str(models["int8"]), "--input", "boot.png", "--top", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "note: boot.png: the example image shipped with bitnets-tf" in out
+    shipped = example_image("boot.png")
+    with Image.open(shipped) as image:
+        assert image.size == (28, 28) and image.mode == "L"
+    assert shipped.stat().st_size < 1000
+    expected = classify(models["int8"], shipped, top=1).predictions
+    assert classify(models["int8"], "boot.png", top=1).predictions == expected
+
+
+def test_a_local_file_named_like_the_example_wins(models, photo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "boot.png").write_bytes(photo.read_bytes())
+    result = classify(models["float"], "boot.png", top=1)
+    assert not any("shipped" in note for note in result.notes)
+    assert "converted the RGB image to L" in " ".join(result.notes)

@@ -18,6 +18,7 @@ from bitnets_tf.training import (
     binary_weights,
     bnn_optimizer,
     exponential_decay,
+    history_figure,
     plot_training_curves,
 )
 
@@ -151,3 +152,14 @@ def test_plot_training_curves_from_csv_log(tmp_path):
     png = plot_training_curves(log, tmp_path / "curves.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "flip_ratio" in log.read_text().splitlines()[0]
+
+
+def test_history_figure_names_the_validation_curves():
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8]}
+    figure = history_figure(history, validation_label="test")
+    legends = {
+        axis.get_title(): [text.get_text() for text in axis.get_legend().get_texts()]
+        for axis in figure.axes
+    }
+    assert legends == {"accuracy": ["train"], "loss": ["train", "test"]}
+    assert list(figure.axes[1].lines[1].get_xdata()) == [1, 2]

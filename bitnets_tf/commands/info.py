@@ -17,11 +17,13 @@ def run(args: argparse.Namespace) -> int:
 
     import bitnets_tf
     from bitnets_tf import quantizers
+    from bitnets_tf.converters.stock_runtime import stock_runtime
 
     print(f"bitnets-tf           {bitnets_tf.__version__}")
     print(f"tensorflow           {tf.__version__}")
     print(f"keras (tf.keras)     {tf.keras.Model.__module__.split('.')[0]}")
     print(f"larq                 {larq.__version__}")
     print(f"larq-compute-engine  {larq_compute_engine.__version__}")
+    print(f"stock TFLite runtime {stock_runtime()} (int8 and float models)")
     print("quantizers           " + ", ".join(quantizers.available_quantizers()))
     return 0

@@ -20,7 +20,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="the .tflite file")
-    parser.add_argument("--input", required=True, help="image file (PNG, JPEG, ...)")
+    parser.add_argument(
+        "--input",
+        required=True,
+        help="image file (PNG, JPEG, ...); boot.png, if no such file exists, is the example "
+        "image shipped with bitnets-tf (a Fashion-MNIST ankle boot)",
+    )
     parser.add_argument("--top", type=int, default=5, help="how many classes to show")
     parser.add_argument(
         "--mean", type=float_list, default=None, help="override the normalisation mean, e.g. 127.5"

@@ -237,7 +237,9 @@ def _train(args: argparse.Namespace) -> int:
         callbacks=callbacks,
         verbose=args.verbose,
     )
-    training.plot_training_curves(out / "history.csv", out / "curves.png")
+    training.plot_training_curves(
+        out / "history.csv", out / "curves.png", validation_label=args.validation
+    )
     if backup.is_dir() and not any(backup.iterdir()):
         backup.rmdir()  # BackupAndRestore empties it when training completes
     if stop.message is not None:

@@ -1,11 +1,11 @@
-"""Stock TFLite: SavedModel export, the ``float`` target and the builtin interpreter."""
+"""Stock TFLite: SavedModel export, the ``float`` target and the stock interpreter."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import tensorflow as tf
+
+from bitnets_tf.converters.stock_runtime import stock_interpreter
 
 
 def save_model(model: tf.keras.Model, directory: str) -> None:
@@ -19,15 +19,6 @@ def convert_float(saved_model_dir: str) -> bytes:
     converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     return converter.convert()
-
-
-def tflite_interpreter(flatbuffer: bytes, num_threads: int = 1) -> tf.lite.Interpreter:
-    """``tf.lite.Interpreter`` with its default delegates (XNNPACK), as on a phone."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT move)
-        interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=num_threads)
-    interpreter.allocate_tensors()
-    return interpreter
 
 
 def _to_input(value: np.ndarray, detail: dict) -> np.ndarray:
@@ -46,9 +37,9 @@ def _from_output(value: np.ndarray, detail: dict) -> np.ndarray:
 
 
 def run_tflite(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Outputs of ``tf.lite.Interpreter`` for a batch, one sample at a time (the converted
+    """Outputs of the stock interpreter for a batch, one sample at a time (the converted
     models have batch size 1); int8 inputs and outputs are (de)quantized."""
-    interpreter = tflite_interpreter(flatbuffer)
+    interpreter = stock_interpreter(flatbuffer)
     input_details = interpreter.get_input_details()
     output_details = interpreter.get_output_details()
     results: list[list[np.ndarray]] = [[] for _ in output_details]

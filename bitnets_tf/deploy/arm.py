@@ -1,8 +1,10 @@
 """Run stock ``.tflite`` models on emulated ARM Linux and compare with x86.
 
 Per architecture, a minimal Debian *sysroot* (no chroot, no root rights needed) holds
-Debian's Python 3.11 and numpy for that architecture plus the ``tflite-runtime`` wheel from
-PyPI; ``qemu-<arch>-static`` (Debian's ``qemu-user-static``) runs that Python with
+Debian's Python 3.11 and numpy for that architecture plus the stock runtime's wheel from PyPI:
+LiteRT (``ai-edge-litert``) on aarch64, ``tflite-runtime`` on armv7 (LiteRT has no 32-bit ARM
+wheels); ``qemu-<arch>-static`` (Debian's ``qemu-user-static``; for aarch64 Debian 13's
+``qemu-user``, unpacked into the cache, see :data:`NEWER_QEMU_SUITE`) runs that Python with
 ``QEMU_LD_PREFIX`` pointing at the sysroot. The Debian packages are resolved and downloaded
 with a private apt state (the host's apt configuration is not changed), then unpacked with
 ``dpkg -x``. Sysroots are cached (default ``~/.cache/bitnets-tf/arm``).
@@ -30,6 +32,7 @@ import numpy as np
 
 from bitnets_tf.deploy.errors import DeploymentError
 
+LITERT = "ai-edge-litert==2.3.0"
 TFLITE_RUNTIME = "tflite-runtime==2.14.0"  # needs numpy < 2; Debian bookworm has 1.24
 # Debian bookworm = Raspberry Pi OS bookworm: Python 3.11, numpy 1.24, Pillow 9.4
 DEBIAN_PACKAGES = (
@@ -42,19 +45,28 @@ DEBIAN_PACKAGES = (
 APT_ATTEMPTS = 3
 PARTIAL_UPDATE = "Some index files failed to download"  # apt-get update got only some lists
 CACHE_ENV = "BITNETS_TF_ARM_CACHE"
+QEMU_DIR_ENV = "BITNETS_TF_QEMU_DIR"  # a directory searched for qemu first
+# An emulated program must see an ARM /proc/cpuinfo: LiteRT's CPU detection (the cpuinfo
+# library) dereferences a null pointer when it reads the host's x86 one, which QEMU 7.2
+# (Debian 12) passes through; QEMU 10.0 (Debian 13) emulates the file. tflite-runtime 2.14
+# copes with either. So the aarch64 sysroot brings Debian 13's statically linked qemu-user.
+NEWER_QEMU_SUITE = "deb http://deb.debian.org/debian trixie main"
 WORKER = Path(__file__).with_name("arm_worker.py")
 EDGE_SCRIPT = Path(__file__).with_name("edge.py")
 
 
 @dataclass(frozen=True)
 class ArmPlatform:
-    """A Linux flavour: Debian architecture, qemu binary and the wheel platform tags; the
-    host itself (:data:`HOST`) has neither a Debian sysroot nor qemu."""
+    """A Linux flavour: Debian architecture, qemu binary, the wheel platform tags and the
+    stock runtime (a pip requirement) that runs there; the host itself (:func:`host_platform`)
+    has neither a Debian sysroot nor qemu."""
 
     name: str
     debian_arch: str | None
     qemu: str | None
     wheel_platforms: tuple[str, ...]
+    runtime: str = TFLITE_RUNTIME
+    qemu_suite: str | None = None  # a Debian suite to take qemu-user from, else the host's
 
 
 PLATFORMS = {
@@ -62,14 +74,20 @@ PLATFORMS = {
         "aarch64",
         "arm64",
         "qemu-aarch64-static",
-        ("manylinux2014_aarch64", "manylinux_2_34_aarch64"),
+        ("manylinux2014_aarch64", "manylinux_2_27_aarch64", "manylinux_2_34_aarch64"),
+        LITERT,
+        NEWER_QEMU_SUITE,
     ),
     # tflite-runtime's armv7 wheel is only found under this tag.
     "armv7": ArmPlatform("armv7", "armhf", "qemu-arm-static", ("manylinux_2_34_armv7l",)),
 }
-# The same tflite-runtime natively on the host: the reference that differs from the ARM runs
-# only in the architecture (the host's tf.lite is a different, newer TFLite).
-HOST = ArmPlatform("host", None, None, ())
+ARM_CPUINFO_FIELD = "CPU implementer"
+
+
+def host_platform(runtime: str) -> ArmPlatform:
+    """The host running ``runtime`` natively: the reference that differs from an ARM run only
+    in the architecture."""
+    return ArmPlatform(f"host-{runtime.split('==')[0]}", None, None, (), runtime)
 
 
 def default_cache_dir() -> Path:
@@ -93,10 +111,13 @@ def _run(command: list[str], what: str, cwd: Path | None = None, env=None) -> st
     return result.stdout
 
 
-def _apt_options(state: Path, arch: str) -> list[str]:
-    """apt options for a private state directory that resolves packages of ``arch`` only."""
+def _apt_options(state: Path, arch: str, sources: Path | None = None) -> list[str]:
+    """apt options for a private state directory that resolves packages of ``arch`` only,
+    from the host's sources or from the list file ``sources``."""
+    from_sources = [f"-o=Dir::Etc::SourceList={sources}", "-o=Dir::Etc::SourceParts=/dev/null"]
     return [
         "-q",
+        *(from_sources if sources else []),
         f"-o=Dir::State::Lists={state / 'lists'}",
         f"-o=Dir::State::status={state / 'status'}",
         f"-o=Dir::Cache={state / 'cache'}",
@@ -157,14 +178,14 @@ def _recorded(marker: Path) -> dict:
         values = json.loads(marker.read_text())
     except (OSError, ValueError):
         return {}
-    return {"packages": values.get("packages"), "pip": values.get("pip")}
+    return {key: values.get(key) for key in ("packages", "pip", "qemu")}
 
 
 def prepare_sysroot(
     platform: ArmPlatform, cache_dir: Path | None = None, say: Callable[[str], None] = print
 ) -> Path:
     """The sysroot for ``platform`` under ``cache_dir``, built on first use (about 30 s and
-    130 MB per ARM architecture with a fast mirror; for :data:`HOST` only tflite-runtime).
+    130 MB per ARM architecture with a fast mirror; for the host only the runtime).
 
     Raises:
         DeploymentError: qemu, apt or pip failed (the message has their last lines).
@@ -173,14 +194,11 @@ def prepare_sysroot(
     sysroot = root / "sysroot"
     marker = root / "ready.json"
     packages = list(DEBIAN_PACKAGES) if platform.qemu else []
-    wanted = {"packages": packages, "pip": TFLITE_RUNTIME}
+    wanted = {"packages": packages, "pip": platform.runtime, "qemu": platform.qemu_suite}
     if marker.is_file() and _recorded(marker) == wanted:
         return sysroot
-    if platform.qemu and shutil.which(platform.qemu) is None:
-        raise DeploymentError(
-            f"{platform.qemu} not found: install Debian's qemu-user-static "
-            "(sudo apt-get install qemu-user-static)."
-        )
+    if platform.qemu and not platform.qemu_suite:
+        qemu_binary(platform)  # fail before downloading anything
     say(f"building the {platform.name} sysroot in {root} (cached for next time)")
     shutil.rmtree(root, ignore_errors=True)
     debs = []
@@ -191,6 +209,8 @@ def prepare_sysroot(
             _run(["dpkg", "-x", str(deb), str(sysroot)], f"unpack {deb.name}")
         _link_alternatives(sysroot)
         shutil.rmtree(state)
+    if platform.qemu_suite:
+        _fetch_qemu(platform.qemu_suite, root)
     cross = ["--python-version", "3.11", *[f"--platform={tag}" for tag in platform.wheel_platforms]]
     _run(
         [
@@ -204,17 +224,81 @@ def prepare_sysroot(
             "--target",
             str(sysroot / "site"),
             *(cross if platform.qemu else []),
-            TFLITE_RUNTIME,
+            platform.runtime,
         ],
-        f"download {TFLITE_RUNTIME} for {platform.name} from PyPI",
+        f"download {platform.runtime} for {platform.name} from PyPI",
     )
     marker.write_text(json.dumps({**wanted, "debs": [deb.name for deb in debs]}))
     return sysroot
 
 
+def _fetch_qemu(suite: str, root: Path) -> None:
+    """Unpack the host architecture's ``qemu-user`` package of Debian ``suite`` (a sources.list
+    line) into ``root/qemu`` (its binaries are statically linked)."""
+    state = root / "qemu-apt"
+    for folder in ("lists/partial", "cache/archives/partial"):
+        (state / folder).mkdir(parents=True, exist_ok=True)
+    (state / "status").touch()
+    (state / "sources.list").write_text(suite + "\n")
+    arch = _run(["dpkg", "--print-architecture"], "ask dpkg the host architecture").strip()
+    options = _apt_options(state, arch, state / "sources.list")
+    _run(["apt-get", *options, "update"], f"read the package lists of `{suite}`")
+    _run(["apt-get", *options, "download", "qemu-user"], "download qemu-user", cwd=state)
+    for deb in state.glob("qemu-user_*.deb"):
+        _run(["dpkg", "-x", str(deb), str(root / "qemu")], f"unpack {deb.name}")
+    shutil.rmtree(state)
+
+
+def qemu_binary(platform: ArmPlatform, sysroot: Path | None = None) -> str:
+    """The path of ``platform.qemu``: in ``$BITNETS_TF_QEMU_DIR`` if set, else the qemu that
+    :func:`prepare_sysroot` unpacked beside ``sysroot`` (``qemu_suite`` platforms), else on
+    PATH. Debian 13's ``qemu-user`` names it without the ``-static`` suffix.
+
+    Raises:
+        DeploymentError: not found (says how to install it).
+    """
+    directory = os.environ.get(QEMU_DIR_ENV)
+    folders = [Path(directory)] if directory else []
+    if sysroot is not None:
+        folders.append(sysroot.parent / "qemu" / "usr" / "bin")
+    for folder in folders:
+        for name in (platform.qemu, platform.qemu.removesuffix("-static")):
+            if os.access(folder / name, os.X_OK):
+                return str(folder / name)
+    found = shutil.which(platform.qemu)
+    if found is None:
+        raise DeploymentError(
+            f"{platform.qemu} not found"
+            + (f" in ${QEMU_DIR_ENV} ({directory}) or" if directory else "")
+            + " on PATH: install Debian's qemu-user-static (sudo apt-get install "
+            "qemu-user-static)."
+        )
+    return found
+
+
+def check_emulated_cpuinfo(platform: ArmPlatform, sysroot: Path) -> None:
+    """Raise when the emulated program would read the host's /proc/cpuinfo, which LiteRT's CPU
+    detection cannot parse (it segfaults); see :data:`ARM_CPUINFO_FIELD`."""
+    probe = "print(open('/proc/cpuinfo').read())"
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as script:
+        script.write(probe)
+        script.flush()
+        cpuinfo = run_python(platform, sysroot, Path(script.name))
+    if ARM_CPUINFO_FIELD not in cpuinfo:
+        qemu = qemu_binary(platform, sysroot)
+        version = _run([qemu, "--version"], "ask qemu its version").splitlines()
+        raise DeploymentError(
+            f"{qemu} ({version[0] if version else 'unknown version'}) shows "
+            f"the emulated program the host's /proc/cpuinfo, on which {platform.runtime}'s CPU "
+            "detection crashes (segmentation fault). Use a QEMU that emulates /proc/cpuinfo for "
+            "ARM (10.0 does, 7.2 does not): the aarch64 sysroot brings Debian 13's qemu-user, "
+            f"used unless ${QEMU_DIR_ENV} names another."
+        )
+
+
 def run_python(platform: ArmPlatform, sysroot: Path, script: Path, *args: str) -> str:
     """The standard output of ``python3 script args``: the sysroot's Python under
-    ``qemu-<arch>-static`` for ARM, this interpreter with the sysroot's packages for HOST."""
+    ``qemu-<arch>-static`` for ARM, this interpreter with the sysroot's packages for the host."""
     site = str(sysroot / "site")
     if platform.qemu is None:
         env = {**os.environ, "PYTHONPATH": site, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -227,15 +311,16 @@ def run_python(platform: ArmPlatform, sysroot: Path, script: Path, *args: str) -
             "PYTHONPATH": f"{site}:{sysroot / 'usr/lib/python3/dist-packages'}",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        command = [platform.qemu, str(sysroot / "usr/bin/python3.11"), str(script), *args]
+        python = str(sysroot / "usr/bin/python3.11")
+        command = [qemu_binary(platform, sysroot), python, str(script), *args]
     return _run(command, f"run {script.name} on {platform.name}", env=env)
 
 
 def run_jobs(
     platform: ArmPlatform, sysroot: Path, jobs: list[tuple[bytes, np.ndarray]]
 ) -> tuple[list[np.ndarray], dict]:
-    """Raw outputs of each ``(flatbuffer, raw inputs)`` job run with tflite-runtime on
-    ``platform``, and the worker's platform report (machine, versions)."""
+    """Raw outputs of each ``(flatbuffer, raw inputs)`` job run with the platform's runtime
+    on ``platform``, and the worker's platform report (machine, versions)."""
     with tempfile.TemporaryDirectory(prefix="bitnets-tf-arm-") as directory:
         work = Path(directory)
         request = []
@@ -258,7 +343,8 @@ def run_jobs(
 @dataclass(frozen=True)
 class ArmComparison:
     """One model on one ARM platform against the same flatbuffer on the host: with the same
-    tflite-runtime version (only the architecture differs) and with the host's ``tf.lite``."""
+    runtime version (only the architecture differs) and with :class:`ModelRunner`'s stock
+    runtime on the host."""
 
     platform: str
     model: str
@@ -266,10 +352,10 @@ class ArmComparison:
     size_bytes: int
     samples: int
     max_abs_output: float
-    max_abs_diff: float  # against host tflite-runtime (same version)
+    max_abs_diff: float  # against the same runtime and version on the host
     identical: float  # fraction of samples with bit-identical outputs (same version)
     argmax_agreement: float  # same version; see top1_agreement
-    max_abs_diff_tf: float  # against the host's tf.lite (TensorFlow's TFLite)
+    max_abs_diff_tf: float  # against ModelRunner's stock runtime on the host
     argmax_agreement_tf: float
 
 
@@ -300,8 +386,8 @@ def compare_with_x86(
     cache_dir: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> tuple[list[ArmComparison], dict]:
-    """Run every job with tflite-runtime on emulated ``platform`` and natively on the host,
-    and with the host's ``tf.lite.Interpreter`` (one thread, default delegates everywhere),
+    """Run every job with the platform's runtime on emulated ``platform`` and natively on the
+    host, and with the host's stock runtime (one thread, default delegates everywhere),
     all on identical quantized inputs; compare the outputs. Returns the rows and the ARM
     worker's platform report.
 
@@ -319,13 +405,17 @@ def compare_with_x86(
         (job.flatbuffer, runner.input.quantize(job.inputs))
         for runner, job in zip(runners, jobs, strict=True)
     ]
-    arm_raw, info = run_jobs(platform, prepare_sysroot(platform, cache_dir, say), raw)
-    host_raw, _ = run_jobs(HOST, prepare_sysroot(HOST, cache_dir, say), raw)
+    sysroot = prepare_sysroot(platform, cache_dir, say)
+    if platform.runtime == LITERT:
+        check_emulated_cpuinfo(platform, sysroot)
+    arm_raw, info = run_jobs(platform, sysroot, raw)
+    host = host_platform(platform.runtime)
+    host_raw, _ = run_jobs(host, prepare_sysroot(host, cache_dir, say), raw)
     rows = []
     for job, runner, arm_out, host_out in zip(jobs, runners, arm_raw, host_raw, strict=True):
         arm = runner.output.dequantize(arm_out).reshape(len(job.inputs), -1)
         host = runner.output.dequantize(host_out).reshape(arm.shape)
-        tf_lite = runner.predict(job.inputs).reshape(arm.shape)
+        stock = runner.predict(job.inputs).reshape(arm.shape)
         difference = np.abs(arm - host)
         rows.append(
             ArmComparison(
@@ -338,8 +428,8 @@ def compare_with_x86(
                 max_abs_diff=float(difference.max()),
                 identical=float(np.mean(difference.max(axis=1) == 0)),
                 argmax_agreement=top1_agreement(arm, host),
-                max_abs_diff_tf=float(np.abs(arm - tf_lite).max()),
-                argmax_agreement_tf=top1_agreement(arm, tf_lite),
+                max_abs_diff_tf=float(np.abs(arm - stock).max()),
+                argmax_agreement_tf=top1_agreement(arm, stock),
             )
         )
     return rows, info

@@ -1,7 +1,8 @@
-"""Runs ``.tflite`` models with ``tflite_runtime`` and saves their raw outputs.
+"""Runs ``.tflite`` models with LiteRT (``ai_edge_litert``) or ``tflite_runtime``, whichever
+is installed, and saves their raw outputs.
 
 Executed by :mod:`bitnets_tf.deploy.arm` inside an emulated ARM Python (qemu-user), where
-only numpy and tflite-runtime exist: it must not import bitnets_tf or TensorFlow. Inputs
+only numpy and the runtime exist: it must not import bitnets_tf or TensorFlow. Inputs
 arrive already quantized for the model's input type and outputs are saved as the interpreter
 returns them, so the host compares the exact tensors.
 
@@ -13,10 +14,18 @@ platform.
 import json
 import platform
 import sys
+from importlib.metadata import version
 
 import numpy as np
-import tflite_runtime
-from tflite_runtime.interpreter import Interpreter
+
+try:
+    from ai_edge_litert.interpreter import Interpreter
+
+    RUNTIME = "ai-edge-litert"
+except ImportError:
+    from tflite_runtime.interpreter import Interpreter
+
+    RUNTIME = "tflite-runtime"
 
 
 def run_job(job: dict) -> None:
@@ -41,7 +50,7 @@ def main(request_path: str) -> None:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "tflite_runtime": tflite_runtime.__version__,
+        "runtime": f"{RUNTIME} {version(RUNTIME)}",
     }
     print(json.dumps(info))
 

@@ -156,7 +156,8 @@ def ranked(
 
 
 def stock_interpreter(model: bytes, threads: int):
-    """An interpreter from ai-edge-litert, tflite-runtime or tensorflow, whichever exists."""
+    """An interpreter from ai-edge-litert, else tflite-runtime, else tensorflow's tf.lite: the
+    order of bitnets_tf.converters.stock_runtime, repeated here so this file runs alone."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:

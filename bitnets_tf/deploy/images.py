@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +19,20 @@ from bitnets_tf.deploy import edge
 from bitnets_tf.deploy.edge import normalise
 from bitnets_tf.deploy.errors import DeploymentError
 
-__all__ = ["load_image", "normalise", "to_model_pixels"]
+__all__ = ["EXAMPLE_IMAGES", "example_image", "load_image", "normalise", "to_model_pixels"]
+
+# Images shipped with the package, found by file name when no such file exists (so the
+# documented ``bitnets-tf run MODEL --input boot.png`` works from any directory):
+# boot.png is Fashion-MNIST's first test image (an ankle boot, class 9), 28×28 grayscale.
+EXAMPLE_IMAGES_DIR = Path(__file__).parent / "example_images"
+EXAMPLE_IMAGES = ("boot.png",)
+
+
+def example_image(name: str | os.PathLike) -> Path | None:
+    """The shipped example image called ``name`` (a bare file name, e.g. ``"boot.png"``),
+    or None."""
+    name = os.fspath(name)
+    return EXAMPLE_IMAGES_DIR / name if name in EXAMPLE_IMAGES else None
 
 
 def load_image(path: str | os.PathLike):
@@ -33,7 +47,10 @@ def load_image(path: str | os.PathLike):
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"No such image file: {path!r}.")
+        raise FileNotFoundError(
+            f"No such image file: {path!r}. Pass a PNG or JPEG file, or one of the example "
+            f"images shipped with bitnets-tf by name: {', '.join(EXAMPLE_IMAGES)}."
+        )
     try:
         with Image.open(path) as image:
             image.load()

@@ -2,9 +2,11 @@
 
 ``lce`` models (custom operators ``Lce*``) run in larq-compute-engine's interpreter (with its
 indirect BGEMM kernels, about 4x faster than the default ones on x86 and bit-identical);
-``int8`` and ``float`` models run in the stock ``tf.lite.Interpreter`` with its default
-XNNPACK delegate, as on a phone. int8 inputs and outputs are (de)quantized here
-(:func:`bitnets_tf.deploy.edge.quantize`, :func:`~bitnets_tf.deploy.edge.dequantize`).
+``int8`` and ``float`` models run in the stock runtime with its default XNNPACK delegate, as
+on a phone: LiteRT (``ai-edge-litert``) where it is installed, else ``tflite-runtime``, else
+TensorFlow's ``tf.lite`` (:mod:`bitnets_tf.converters.stock_runtime`). int8 inputs and
+outputs are (de)quantized here (:func:`bitnets_tf.deploy.edge.quantize`,
+:func:`~bitnets_tf.deploy.edge.dequantize`).
 """
 
 from __future__ import annotations
@@ -120,9 +122,36 @@ class ModelRunner:
 
     Args:
         model: the ``.tflite`` bytes or path.
-        runtime: ``"auto"`` (LCE for models with ``Lce*`` operators, else stock TFLite),
-            ``"lce"`` or ``"tflite"``.
+        runtime: ``"auto"`` (LCE for models with ``Lce*`` operators, else the stock runtime),
+            ``"lce"`` or ``"tflite"`` (the stock runtime: LiteRT, tflite-runtime or
+            ``tf.lite``, the first installed).
         num_threads: interpreter threads.
+
+    Attributes:
+        runtime: ``"lce"`` or ``"tflite"``, the runtime chosen.
+        input, output: :class:`TensorSpec` of the input and output (shape without the batch
+            axis, dtype, int8 scale and zero point).
+        flatbuffer: the model's bytes.
+
+    Inputs and outputs are float32 whatever the model's tensor types: int8 models get their
+    input quantized and their output dequantized here. Example::
+
+        import numpy as np
+        from bitnets_tf.deploy import ModelRunner
+
+        runner = ModelRunner("fashion_mnist_int8.tflite")    # int8: LiteRT (stock runtime)
+        print(runner.runtime, runner.input.shape)            # tflite (28, 28, 1)
+        image = np.zeros(runner.input.shape, np.float32)     # one preprocessed sample
+        logits, seconds = runner.run(image)                  # float32 (10,), invoke time
+        batch_logits = runner.predict(np.stack([image, image]))  # (2, 10)
+
+    Raises:
+        ValueError: ``num_threads`` below 1, an unknown ``runtime``, or not a TFLite file.
+        FileNotFoundError: no such file.
+        LceRuntimeRequiredError: an ``lce`` model and larq-compute-engine is not installed (or
+            ``runtime="tflite"`` was asked for).
+        DeploymentError: the interpreter cannot load the model, or it has more than one input
+            or output.
     """
 
     def __init__(
@@ -139,10 +168,10 @@ class ModelRunner:
             self._load_tflite()
 
     def _load_tflite(self) -> None:
-        from bitnets_tf.converters.tflite import tflite_interpreter
+        from bitnets_tf.converters.stock_runtime import stock_interpreter
 
         try:
-            interpreter = tflite_interpreter(self.flatbuffer, num_threads=self.num_threads)
+            interpreter = stock_interpreter(self.flatbuffer, num_threads=self.num_threads)
         except (RuntimeError, ValueError) as error:
             raise DeploymentError(
                 f"The TFLite interpreter cannot load the model: {str(error).splitlines()[0]}"

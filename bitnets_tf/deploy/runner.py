@@ -11,7 +11,7 @@ import numpy as np
 
 from bitnets_tf.deploy.edge import ranked
 from bitnets_tf.deploy.errors import DeploymentError
-from bitnets_tf.deploy.images import load_image, normalise, to_model_pixels
+from bitnets_tf.deploy.images import example_image, load_image, normalise, to_model_pixels
 from bitnets_tf.deploy.interpreters import ModelRunner
 from bitnets_tf.deploy.metadata import ModelMetadata, model_metadata
 
@@ -98,6 +98,10 @@ def classify(
 ) -> Classification:
     """Top-``top`` classes of ``image`` (a PNG/JPEG path) according to ``model``.
 
+    When no file ``image`` exists and it names an example image shipped with the package
+    (``"boot.png"``, :data:`~bitnets_tf.deploy.images.EXAMPLE_IMAGES`), that image is used and
+    a note says so.
+
     The image is converted to the model's channels and size (noted in the result) and
     normalised with the metadata's mean/std (or the ``mean``/``std`` given).
 
@@ -108,7 +112,10 @@ def classify(
     """
     runner = ModelRunner(model, runtime=runtime, num_threads=num_threads)
     meta = resolve_metadata(runner, model_metadata(runner.flatbuffer), mean, std)
-    pixels, notes = to_model_pixels(load_image(image), meta.input_shape)
+    shipped = None if os.path.exists(image) else example_image(image)
+    pixels, notes = to_model_pixels(load_image(shipped or image), meta.input_shape)
+    if shipped is not None:
+        notes.insert(0, f"{os.fspath(image)}: the example image shipped with bitnets-tf")
     output, seconds = runner.run(normalise(pixels, meta.input_mean, meta.input_std))
     if meta.labels and len(meta.labels) != output.size:
         notes.append(f"the metadata has {len(meta.labels)} labels for {output.size} outputs")

@@ -13,7 +13,7 @@ One module per recipe:
 - :mod:`~bitnets_tf.training.flip_ratio`, :mod:`~bitnets_tf.training.non_finite`,
   :mod:`~bitnets_tf.training.checkpoints`: callbacks (flip ratio, NaN/Inf stop, atomic best
   model; exact resume with ``tf.keras.callbacks.BackupAndRestore``).
-- :mod:`~bitnets_tf.training.curves`: PNG of the training curves from a CSV log.
+- :mod:`~bitnets_tf.training.curves`: training curves, inline or as a PNG from a CSV log.
 
 Every recipe that builds variables takes a ``strategy`` (``tf.distribute``).
 """
@@ -21,7 +21,7 @@ Every recipe that builds variables takes a ``strategy`` (``tf.distribute``).
 from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable
 from bitnets_tf.training.checkpoints import BestModelCheckpoint
 from bitnets_tf.training.clipping import clip_latent_weights
-from bitnets_tf.training.curves import plot_training_curves
+from bitnets_tf.training.curves import history_figure, plot_training_curves
 from bitnets_tf.training.distillation import DistillationLoss, Distiller, reactnet_distiller
 from bitnets_tf.training.flip_ratio import FlipRatio
 from bitnets_tf.training.layerwise import (
@@ -60,6 +60,7 @@ __all__ = [
     "bop_optimizer",
     "clip_latent_weights",
     "exponential_decay",
+    "history_figure",
     "is_binary_variable",
     "linear_decay",
     "plot_training_curves",

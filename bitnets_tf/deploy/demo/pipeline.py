@@ -172,7 +172,7 @@ def run_demo(config: DemoConfig, say: Callable[[str], None] = print) -> DemoSumm
         os.replace(history, out / "history.csv")
         model.save(work / "model.keras")
         os.replace(work / "model.keras", out / "model.keras")
-    curves = plot_training_curves(out / "history.csv", out / "curves.png")
+    curves = plot_training_curves(out / "history.csv", out / "curves.png", validation_label="test")
     keras_top = np.argmax(model.predict(x_test, batch_size=1000, verbose=0), axis=1)
     keras_size = (out / "model.keras").stat().st_size
     rows = [ModelRow("Keras", "model.keras", keras_size, float(np.mean(keras_top == y_test)))]
