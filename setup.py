@@ -31,7 +31,15 @@ setup(
         "pillow>=9",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "ruff>=0.4",
+            # tests/test_docs.py builds the documentation with --strict
+            "mkdocs>=1.6,<2",
+            "mkdocstrings[python]>=0.26",
+        ],
+        "docs": ["mkdocs>=1.6,<2", "mkdocstrings[python]>=0.26"],
     },
     entry_points={"console_scripts": ["bitnets-tf=bitnets_tf.cli:main"]},
     classifiers=[
