@@ -36,7 +36,15 @@ setup(
         "(platform_machine == 'x86_64' or platform_machine == 'aarch64')",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "ruff>=0.4",
+            # tests/test_docs.py builds the documentation with --strict
+            "mkdocs>=1.6,<2",
+            "mkdocstrings[python]>=0.26",
+        ],
+        "docs": ["mkdocs>=1.6,<2", "mkdocstrings[python]>=0.26"],
         # scripts/run_notebooks.py: execute examples/*.ipynb
         "notebooks": ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6"],
     },

@@ -62,7 +62,8 @@ def bnn_optimizer(
             or ``"bop"`` (Bop on binary weights, legacy Adam with ``learning_rate`` on the rest).
         learning_rate: a float or a ``LearningRateSchedule`` (see :func:`exponential_decay`,
             :func:`linear_decay`).
-        bop_threshold, bop_gamma: Bop's τ and γ (``"bop"`` only).
+        bop_threshold: Bop's threshold τ (``"bop"`` only).
+        bop_gamma: Bop's adaptivity rate γ (``"bop"`` only).
         momentum: SGD momentum (``"sgd"`` only).
 
     Raises:

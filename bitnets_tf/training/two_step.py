@@ -130,7 +130,8 @@ class TwoStepTrainer:
             returns what to ``fit``: the model itself or a wrapper around it such as
             :class:`~bitnets_tf.training.distillation.Distiller` (ReActNet distils in both
             steps). Defaults to :func:`compile_for_classification`.
-        step1_kwargs, step2_kwargs: the builder arguments of each step.
+        step1_kwargs: the builder arguments of step 1.
+        step2_kwargs: the builder arguments of step 2.
         strategy: a ``tf.distribute.Strategy``; models are built and compiled in its scope.
         match: how weights are matched between the steps (see :func:`transfer_weights`).
     """

@@ -118,7 +118,8 @@ def BinaryNet(  # noqa: N802 (keras.applications naming)
     Args:
         variant: ``"cnn"`` or ``"mlp"``.
         hidden_units: width of the hidden dense layers (None: 4096 for mlp, 1024 for cnn).
-        input_quantizer, kernel_quantizer: quantizers of the binary layers.
+        input_quantizer: quantizer of the binary layers' inputs.
+        kernel_quantizer: quantizer of the binary layers' weights.
     """
     check_choice("variant", variant, _VARIANTS)
     if hidden_units is None:

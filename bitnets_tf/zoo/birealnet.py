@@ -86,8 +86,9 @@ def BiRealNet(  # noqa: N802 (keras.applications naming)
         depth: 18 or 34.
         stem: ``"auto"`` (``"cifar"`` below 112 pixels), ``"imagenet"`` or ``"cifar"``.
             Minimum input: the total stride, 32×32 (ImageNet stem) or 8×8 (CIFAR stem).
-        input_quantizer, kernel_quantizer: quantizers of the binary convolutions (e.g.
-            ``kernel_quantizer=None`` for step 1 of two-step training).
+        input_quantizer: quantizer of the binary convolutions' inputs.
+        kernel_quantizer: quantizer of the binary convolutions' weights (e.g. ``None`` for
+            step 1 of two-step training).
     """
     depth = check_depth(depth)
     quantization = blocks.Quantization(input_quantizer, kernel_quantizer)

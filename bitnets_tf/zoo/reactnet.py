@@ -124,7 +124,8 @@ def ReActNet(  # noqa: N802 (keras.applications naming)
         stem: ``"auto"`` (``"cifar"`` below 112 pixels), ``"imagenet"`` or ``"cifar"``.
             Minimum input (the total stride): ReActNet-A 32×32 / 16×16, ResNet-18 32×32 / 8×8
             with the ImageNet / CIFAR stem.
-        input_quantizer, kernel_quantizer: quantizers of the binary convolutions.
+        input_quantizer: quantizer of the binary convolutions' inputs.
+        kernel_quantizer: quantizer of the binary convolutions' weights.
     """
     check_choice("variant", variant, _VARIANTS)
     quantization = blocks.Quantization(input_quantizer, kernel_quantizer)
