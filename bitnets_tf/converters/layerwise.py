@@ -253,16 +253,17 @@ def _softmax_input(model: bytes, output: int) -> int | None:
 
 
 def _ends_in_softmax(layer) -> bool:
+    if isinstance(layer, tf.keras.layers.Softmax):
+        return True
     activation = getattr(layer, "activation", None)
-    return (
-        activation is tf.keras.activations.softmax
-        or getattr(activation, "__name__", "") == "softmax"
+    return activation is tf.keras.activations.softmax or (
+        getattr(activation, "__name__", "") == "softmax"
     )
 
 
 def _logits_call(node: Node, values: dict[str, tf.Tensor]):
     """The node's output with its final softmax left out."""
-    if isinstance(node.layer, tf.keras.layers.Activation):
+    if isinstance(node.layer, (tf.keras.layers.Activation, tf.keras.layers.Softmax)):
         return values[node.inputs[0]]
     with lq.utils.patch_object(node.layer, "activation", tf.keras.activations.linear):
         return node.call_on(values)
