@@ -22,11 +22,12 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
+import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras before larq_zoo uses it)
+
 MODULES = ("literature", "sota")
 
 
 def _models() -> list[str]:
-    import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras before larq_zoo imports it)
     import larq_zoo
 
     return [
@@ -38,7 +39,6 @@ def _models() -> list[str]:
 
 
 def _one(name: str, target: str, size: int) -> dict:
-    import bitnets_tf  # noqa: F401
     import larq_zoo
     import tensorflow as tf
     from convert_models import randomize
