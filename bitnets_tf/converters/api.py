@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from bitnets_tf._validation import check_samples
 from bitnets_tf.converters import flatbuffer, lce, tflite
 from bitnets_tf.converters.audit import ModelAudit, audit_model
 from bitnets_tf.converters.cloning import clone_model
@@ -66,8 +67,8 @@ def _check_target(target: str) -> None:
         raise ValueError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}.")
 
 
-def _prepared_model(model, input_shape) -> tf.keras.Model:
-    model = load_keras_model(model)
+def _prepared_model(model, input_shape, allow_unsafe: bool = False) -> tf.keras.Model:
+    model = load_keras_model(model, allow_unsafe)
     if not model.built or not model.inputs:
         raise ValueError(
             f"Model {model.name!r} is not built: start it with tf.keras.Input(shape) (or call "
@@ -102,7 +103,7 @@ def _as_input_list(data: Data, model: tf.keras.Model, name: str) -> list[np.ndar
             shape = ", ".join(map(str, expected))
             raise ValueError(f"{name} has shape {array.shape}; expected (samples, {shape}).")
         result.append(array)
-    return result
+    return check_samples(name, result)
 
 
 def _generated_inputs(model: tf.keras.Model, samples: int) -> list[np.ndarray]:
@@ -161,10 +162,9 @@ class _Job:
             float_size = len(tflite.convert_float(directory)) if float_reference else None
             return _Converted(result, float_size, [(r.layer, r.change) for r in rewrites], [])
 
-    def run(self, model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        if self.target == "lce":
-            return lce.run_lce(model, inputs)
-        return tflite.run_tflite(model, inputs)
+    def run(self, model: bytes, inputs: list[np.ndarray], keras: tf.keras.Model) -> list:
+        run = lce.run_lce if self.target == "lce" else tflite.run_tflite
+        return run(model, inputs, keras.input_names, keras.output_names)
 
 
 def _first_line(error: BaseException) -> str:
@@ -228,12 +228,14 @@ def convert(
     verification_samples: int = 32,
     float_reference: bool = True,
     progress: Callable[[str], None] | None = None,
+    allow_unsafe: bool = False,
 ) -> ConversionResult:
     """Convert a Keras model to a ``.tflite`` flatbuffer and verify it.
 
     Args:
         model: a built tf.keras model (functional or Sequential), or the path of a ``.keras``
-            / ``.h5`` file.
+            file (loaded in safe mode), ``.h5`` file or SavedModel directory (these two only
+            with ``allow_unsafe``).
         output_path: where to write the ``.tflite`` (atomically); None only returns the bytes.
         target: ``"lce"`` (larq-compute-engine bitpacked ops, needs the LCE runtime),
             ``"int8"`` (stock TFLite builtins; binary and ternary layers exact in int8) or
@@ -259,12 +261,15 @@ def convert(
         verification_samples: how many generated or representative inputs verify.
         float_reference: also convert to float32 to report the size ratio.
         progress: called with a short message before each step (the CLI prints them).
+        allow_unsafe: load ``.h5`` files and SavedModels, and ``.keras`` files outside safe
+            mode, which can run code stored in the file; only for files you trust.
 
     Returns:
         :class:`ConversionResult`.
 
     Raises:
-        TypeError, ValueError, FileNotFoundError, PermissionError: bad arguments or input files.
+        TypeError, ValueError, FileNotFoundError, PermissionError: bad arguments or input files
+            (``UnsafeModelFileError``, a ValueError, for files that need ``allow_unsafe``).
         ConversionError: the converter failed, a binary layer was not bitpacked, or the
             converted model disagrees with Keras (``first_diverging_layer`` names the layer).
     """
@@ -274,7 +279,7 @@ def convert(
     if metadata is not None:
         encode_metadata(metadata)  # fail on bad metadata before the slow part
     say("loading and auditing the model")
-    model = _prepared_model(model, input_shape)
+    model = _prepared_model(model, input_shape, allow_unsafe)
     audit = audit_model(model)
     tolerance = tolerance or DEFAULT_TOLERANCES[target]
     representative = None
@@ -349,7 +354,7 @@ def _verify(model, model_bytes, job: _Job, inputs, tolerance: Tolerance, report)
     expected = keras_outputs(model, inputs)
     try:
         with captured_output() as log:
-            actual = job.run(model_bytes, inputs)
+            actual = job.run(model_bytes, inputs, model)
     except Exception as error:
         raise ConversionError(
             f"The converted {target} model does not run in its interpreter: {_first_line(error)}",
@@ -372,7 +377,7 @@ def _verify(model, model_bytes, job: _Job, inputs, tolerance: Tolerance, report)
         return
 
     def convert_and_run(submodel, sub_inputs):
-        return job.run(job.convert(submodel, float_reference=False).flatbuffer, sub_inputs)
+        return job.run(job.convert(submodel, False).flatbuffer, sub_inputs, submodel)
 
     with captured_output():
         layer = first_diverging_layer(model, convert_and_run, inputs, tolerance)
