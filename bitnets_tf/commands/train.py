@@ -72,16 +72,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from bitnets_tf.data import DataNotFoundError
-
-    try:
-        return _train(args)
-    except (ValueError, DataNotFoundError) as error:
-        print(f"bitnets-tf train: error: {error}", file=sys.stderr)
-        return 2
-
-
 def _check_choice(option: str, value: str, allowed: list[str]) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {option} {value!r}; allowed: {', '.join(allowed)}.")
@@ -193,21 +183,33 @@ def _outputs_probabilities(model) -> bool:
     )
 
 
-def _train(args: argparse.Namespace) -> int:
+def _create_model(args: argparse.Namespace, info, model_arguments: dict):
+    """The zoo model; an argument its builder does not take is a ValueError naming it."""
+    from bitnets_tf import zoo
+
+    try:
+        return zoo.create_model(
+            args.model,
+            input_shape=info.input_shape,
+            num_classes=info.num_classes,
+            **model_arguments,
+        )
+    except TypeError as error:
+        raise ValueError(
+            f"--model-arg: {args.model} does not take {sorted(model_arguments)} ({error})."
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
-    from bitnets_tf import data, training, zoo
+    from bitnets_tf import data, training
 
     model_arguments = _check_arguments(args)
     info = data.info(args.dataset)
     tf.keras.utils.set_random_seed(args.seed)
     train, validation = _datasets(args, info)
-    model = zoo.create_model(
-        args.model,
-        input_shape=info.input_shape,
-        num_classes=info.num_classes,
-        **model_arguments,
-    )
+    model = _create_model(args, info, model_arguments)
     logits = not _outputs_probabilities(model)
     model.compile(
         training.bnn_optimizer(args.optimizer, _learning_rate(args, train)),
