@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from bitnets_tf.serialization import register
 
-__all__ = ["BestModelCheckpoint", "atomic_write_bytes"]
+__all__ = ["BestModelCheckpoint", "atomic_write_bytes", "completed_epochs"]
 
 
 @contextlib.contextmanager
@@ -124,3 +124,15 @@ class BestModelCheckpoint(tf.keras.callbacks.Callback):
             "mode": self.mode,
             "resume": self.resume,
         }
+
+
+def completed_epochs(backup_dir: str | os.PathLike) -> int:
+    """How many epochs the training state that ``BackupAndRestore(backup_dir)`` saved has
+    completed (0 without a saved state): the epoch a resumed ``fit`` starts with, and so the
+    ``epoch=`` to give :func:`bitnets_tf.data.load` for the same data order."""
+    latest = tf.train.latest_checkpoint(os.path.join(os.fspath(backup_dir), "chief"))
+    if latest is None:
+        return 0
+    reader = tf.train.load_checkpoint(latest)
+    key = "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
+    return int(reader.get_tensor(key)) + 1 if reader.has_tensor(key) else 0
