@@ -72,3 +72,37 @@ def check_samples(name: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
     for position, array in enumerate(arrays):
         check_finite(name if len(arrays) == 1 else f"{name}[{position}]", array)
     return arrays
+
+
+def check_input_quantizer(quantizer: object, parameter: str = "input_quantizer") -> None:
+    """Refuse a weight quantizer as an activation quantizer.
+
+    Weight quantizers compute a statistic over the whole tensor (XNOR-Net's and larq's
+    magnitude-aware scale, TWN's threshold, TTQ's threshold, DoReFa's ``max|tanh w|``). On
+    activations that tensor includes the batch axis, so one sample's output would depend on
+    the other samples in the batch. Activation quantizers work on each value (each sample)
+    separately: ``ste_sign``, ``approx_sign``, ``rsign``, ``ternary_activation``, ...
+    """
+    import larq as lq
+
+    from bitnets_tf import quantizers
+
+    weight_classes = (
+        quantizers.XnorWeightScale,
+        quantizers.TwnTernary,
+        quantizers.TTQ,
+        lq.quantizers.MagnitudeAwareSign,
+    )
+    weight_functions = (quantizers.xnor_weight_scale, quantizers.twn_ternary, quantizers.ttq)
+    is_weight_dorefa = isinstance(quantizer, lq.quantizers.DoReFa) and (
+        getattr(quantizer, "mode", None) == "weights"
+    )
+    if isinstance(quantizer, weight_classes) or quantizer in weight_functions or is_weight_dorefa:
+        name = getattr(quantizer, "__name__", type(quantizer).__name__)
+        raise ValueError(
+            f"`{parameter}` got the weight quantizer {name}: it computes its scale or "
+            "threshold over the whole tensor, which for activations includes the batch axis, "
+            "so each sample's output would depend on the rest of the batch. Use a per-value "
+            "activation quantizer such as 'ste_sign', 'approx_sign', 'rsign' or "
+            "'ternary_activation' (weight quantizers belong in kernel_quantizer)."
+        )

@@ -79,9 +79,9 @@ def check_writable(path: str | os.PathLike) -> str:
 
     Raises:
         FileNotFoundError: the directory does not exist.
-        PermissionError: the directory is not writable.
+        PermissionError: no file can be created there (permissions, a read-only or full
+            file system, a pseudo file system such as ``/proc``).
         IsADirectoryError: ``path`` is a directory.
-        OSError: creating a file there failed otherwise (read-only or full file system).
     """
     path = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(path)
@@ -91,11 +91,10 @@ def check_writable(path: str | os.PathLike) -> str:
         raise FileNotFoundError(f"Output directory {directory!r} does not exist; create it first.")
     try:
         handle, probe = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".probe")
-    except PermissionError:
-        raise PermissionError(f"Output directory {directory!r} is not writable.") from None
     except OSError as error:
-        raise OSError(
-            error.errno, f"Cannot create files in {directory!r} for {path!r}: {error.strerror}"
+        raise PermissionError(
+            f"Cannot write {path!r}: creating a file in {directory!r} failed "
+            f"({error.strerror or error}). Choose a writable directory."
         ) from None
     os.close(handle)
     os.remove(probe)
