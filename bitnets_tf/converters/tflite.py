@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -82,3 +82,11 @@ def in_keras_order(outputs: list[np.ndarray], order: list[int]) -> list[np.ndarr
     for output, position in zip(outputs, order, strict=True):
         arranged[position] = output
     return arranged
+
+
+def keyed_samples(samples: Sequence[list[np.ndarray]]) -> Iterator[list | dict]:
+    """Calibration samples for a converter of a ``tf.function(*inputs)``: with several inputs,
+    dicts keyed by the signature's names ``inputs_0``, ``inputs_1``, ... so that the
+    calibrator matches them by name, not in the order the converter chose for its tensors."""
+    for sample in samples:
+        yield sample if len(sample) == 1 else {f"inputs_{i}": a for i, a in enumerate(sample)}
