@@ -61,6 +61,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
     model.save_weights(str(root / "w.weights.h5"))
     raw = (root / "w.weights.h5").read_bytes()
     (root / "cut.weights.h5").write_bytes(raw[: len(raw) // 2])
+    raw = good["keras"].read_bytes()
+    (root / "cut.keras").write_bytes(raw[: len(raw) // 2])
     x = np.random.default_rng(0).normal(size=(4, *SHAPE)).astype(np.float32)
     x_inf = x.copy()
     x_inf[2, 3, 1, 0] = np.inf
@@ -258,6 +260,14 @@ API_CASES = [
         ),
         ValueError,
         "cut.weights.h5",
+    ),
+    (
+        "weights-truncated-keras",
+        lambda f, o: create_model(
+            "binarynet_mlp", input_shape=SHAPE, num_classes=3, weights=f["cut.keras"]
+        ),
+        ValueError,
+        "cut.keras",
     ),
     (
         "idx-gzip-bomb",
