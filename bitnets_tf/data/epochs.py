@@ -17,16 +17,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 _MIX = 1_000_003  # combines seed and key into one int64 seed for stateful tf.data ops
 
 
 def resolve_seed(seed: int | None) -> int:
-    """``seed``, or one drawn from TensorFlow's global generator (``set_random_seed``)."""
+    """``seed``, or one derived from TensorFlow's global seed (``set_random_seed``) the way
+    tf.data's own ops derive theirs; random when no global seed is set."""
     if seed is not None:
         return int(seed)
-    return int(tf.random.uniform([], maxval=2**31 - 1, dtype=tf.int64))
+    global_seed, op_seed = tf.compat.v1.get_seed(None)
+    if op_seed is None:
+        return int(np.random.default_rng().integers(2**31 - 1))
+    return (int(global_seed) * _MIX + int(op_seed)) % 2**31
 
 
 def passes(seed: int, first_epoch: int, epochs: int | None) -> tf.data.Dataset:

@@ -45,8 +45,8 @@ def load(
             a validation slice of the training split.
         data_dir: where to look first (see below) and where tensorflow-datasets downloads to.
         shuffle: shuffle the examples (reshuffled every epoch); default as for ``augment``.
-        seed: makes shuffling and augmentation reproducible; without it one seed is drawn
-            from TF's global generator (``tf.keras.utils.set_random_seed``).
+        seed: makes shuffling and augmentation reproducible; without it the seed derives
+            from TF's global seed (``tf.keras.utils.set_random_seed``), random if unset.
         epochs: with it, the dataset holds the passes of epochs ``epoch .. epochs - 1`` back
             to back, and each pass's order and augmentation depend only on ``seed`` and its
             epoch: train with ``model.fit(dataset, epochs=epochs,
