@@ -13,7 +13,7 @@ from bitnets_tf.data import epochs as epochs_lib
 from bitnets_tf.data.catalog import DatasetEntry
 from bitnets_tf.data.epochs import PassSource
 
-SHUFFLE_BUFFER = 10_000  # examples, for tensorflow-datasets sources (IDX ones shuffle fully)
+SHUFFLE_BUFFER = 10_000  # examples per shuffled window of tensorflow-datasets sources (IDX: all)
 
 
 def load(

@@ -133,8 +133,8 @@ def tfds_examples(
     """Unbatched ``(uint8 image, int64 label)`` examples of a prepared dataset.
 
     With a ``shuffle_seed`` the files are read in one order fixed by the seed and each pass
-    goes through a shuffle buffer seeded by the seed and the pass's key. Images are decoded
-    after the shuffle buffer, so the buffer holds encoded bytes.
+    is shuffled within windows of ``shuffle_buffer`` examples, as a function of the seed and
+    the pass's key. Images are decoded after the shuffle, so the windows hold encoded bytes.
     """
     examples = builder.as_dataset(
         split=split,
@@ -154,11 +154,27 @@ def tfds_examples(
     def one_pass(key: tf.Tensor) -> tf.data.Dataset:
         ordered = examples
         if shuffle_seed is not None:
-            seed = epochs.mixed_seed(shuffle_seed, key)
-            ordered = examples.shuffle(shuffle_buffer, seed=seed)
+            ordered = _window_shuffled(examples, shuffle_buffer, shuffle_seed, key)
         return ordered.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 
     return epochs.PassSource(one_pass, int(examples.cardinality()))
+
+
+def _window_shuffled(
+    examples: tf.data.Dataset, window: int, seed: int, key: tf.Tensor
+) -> tf.data.Dataset:
+    """``examples`` shuffled within consecutive windows of ``window`` elements by a stateless
+    permutation of the seed, the pass's key and the window's index (``Dataset.shuffle`` needs
+    a Python seed, which a pass keyed by a tensor does not have)."""
+
+    def permute(index: tf.Tensor, batch):
+        count = tf.shape(batch[1])[0]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([epochs.mixed_seed(seed, key), index])
+        )
+        return tuple(tf.gather(part, order) for part in batch)
+
+    return examples.batch(window).enumerate().map(permute).unbatch()
 
 
 def import_idx(
