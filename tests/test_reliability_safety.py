@@ -137,3 +137,31 @@ def test_outputs_come_back_in_keras_order():
     assert [array.shape[1] for array in got] == [3, 2]
     for want, have in zip(model.predict(x, verbose=0), got, strict=True):
         np.testing.assert_allclose(have, want, rtol=1e-5, atol=1e-6)
+
+
+def test_sigterm_during_conversion_leaves_no_temporary_directory(tmp_path):
+    """The CLI turns SIGTERM into a normal exit (143), so the temporary SavedModel directory
+    and the partial output are removed."""
+    import os
+
+    model = tf.keras.Sequential([tf.keras.Input((8, 8, 1)), tf.keras.layers.Conv2D(2, 3)])
+    model.save(tmp_path / "m.keras")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    command = [sys.executable, "-m", "bitnets_tf.cli", "convert", str(tmp_path / "m.keras")]
+    process = subprocess.Popen(
+        [*command, "-o", str(tmp_path / "m.tflite"), "--target", "float"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
+    for line in process.stdout:  # wait until the conversion has started
+        if "converting" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=300)
+    assert process.returncode == 143
+    left = [p for p in os.listdir(temp) if not p.startswith("__autograph_generated")]
+    assert left == []
+    assert not (tmp_path / "m.tflite").exists()
