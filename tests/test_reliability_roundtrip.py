@@ -24,9 +24,7 @@ FORMATS = {"keras": "model.keras", "h5": "model.h5", "savedmodel": "saved_model"
 # default suite already round-trips every zoo model through .keras (test_zoo_models.py).
 DEEP = ("birealnet18", "birealnet34", "reactnet_a", "reactnet_resnet18", "ternary_resnet18")
 CASES = [
-    pytest.param(name, fmt, marks=pytest.mark.slow)
-    if fmt != "h5" and name in DEEP
-    else (name, fmt)
+    pytest.param(name, fmt, marks=pytest.mark.slow) if fmt != "h5" and name in DEEP else (name, fmt)
     for name in sorted(SMALL)
     for fmt in FORMATS
 ]
