@@ -1,4 +1,5 @@
-"""The ``bitnets-tf`` command line: each subcommand lives in ``bitnets_tf.commands.<name>``.
+"""The ``bitnets-tf`` command line: each subcommand lives in ``bitnets_tf.commands.<name>``;
+errors and exit statuses are handled once for all of them (:mod:`bitnets_tf.commands._errors`).
 
 The console script enters through ``bitnets_tf_cli`` (outside the package), which hides
 TensorFlow's native start-up logs unless ``--verbose`` comes before the command.
@@ -8,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+
+from bitnets_tf.commands._errors import report_errors, terminate_cleanly
 
 COMMAND_MODULES = ("info", "data", "train", "convert", "inspect", "audit", "run", "bench", "demo")
 
@@ -32,7 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
+    handler = report_errors(command)(args.handler)
+    if threading.current_thread() is not threading.main_thread():
+        return handler(args)
+    previous = signal.getsignal(signal.SIGTERM)
+    terminate_cleanly()
+    try:
+        return handler(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

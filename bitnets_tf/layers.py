@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
+from bitnets_tf._validation import check_input_quantizer
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -28,13 +29,15 @@ _QUANTIZER_ARGUMENTS = (
 
 
 class CheckedQuantizersMixin:
-    """Validate every ``*_quantizer`` argument before larq resolves it."""
+    """Validate every ``*_quantizer`` argument before larq resolves it, and refuse a weight
+    quantizer as ``input_quantizer`` (:func:`~bitnets_tf._validation.check_input_quantizer`)."""
 
     def __init__(self, *args, **kwargs):
         for parameter in _QUANTIZER_ARGUMENTS:
             if parameter in kwargs:
                 quantizers.validate(kwargs[parameter], parameter=parameter)
         super().__init__(*args, **kwargs)
+        check_input_quantizer(getattr(self, "input_quantizer", None))
 
 
 def _is_binary(quantizer) -> bool:

@@ -344,14 +344,14 @@ def test_import_command_makes_tfds_and_load_read_it_offline(tmp_path, capsys):
     x, _ = _collect(data.load("mnist", "train", 8, data_dir=out, seed=0))
     assert x.shape == (20, 28, 28, 1)
 
-    assert cli.main(["data", "import", "mnist", str(tmp_path / "src"), "--data-dir", str(out)]) == 1
+    assert cli.main(["data", "import", "mnist", str(tmp_path / "src"), "--data-dir", str(out)]) == 2
     assert "already holds a prepared mnist" in capsys.readouterr().err
 
 
 def test_import_rejects_datasets_without_idx_files_and_missing_files(tmp_path, capsys):
-    assert cli.main(["data", "import", "cifar10", str(tmp_path)]) == 1
+    assert cli.main(["data", "import", "cifar10", str(tmp_path)]) == 2
     assert "cifar10 has no IDX files to import" in capsys.readouterr().err
-    assert cli.main(["data", "import", "mnist", str(tmp_path), "--data-dir", str(tmp_path)]) == 1
+    assert cli.main(["data", "import", "mnist", str(tmp_path), "--data-dir", str(tmp_path)]) == 2
     assert "No complete set of IDX files for mnist" in capsys.readouterr().err
 
 

@@ -1,11 +1,8 @@
-"""Arguments and error reporting shared by the ``run``, ``bench`` and ``demo`` commands."""
+"""Arguments shared by the ``run``, ``bench`` and ``demo`` commands."""
 
 from __future__ import annotations
 
 import argparse
-import functools
-import sys
-from collections.abc import Callable
 
 
 def float_list(text: str) -> list[float]:
@@ -37,23 +34,3 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         help="interpreter: auto (LCE for models with Lce* operators, else stock TFLite), "
         "lce, or tflite (stock)",
     )
-
-
-def report_errors(command: str) -> Callable:
-    """Print expected errors as one ``bitnets-tf COMMAND: error: ...`` line and return 2."""
-
-    def decorate(handler: Callable[[argparse.Namespace], int]):
-        @functools.wraps(handler)
-        def wrapped(args: argparse.Namespace) -> int:
-            from bitnets_tf.converters import ConversionError
-            from bitnets_tf.data import DataNotFoundError
-
-            try:
-                return handler(args)
-            except (FileNotFoundError, ValueError, DataNotFoundError, ConversionError) as error:
-                print(f"bitnets-tf {command}: error: {error}", file=sys.stderr)
-                return 2
-
-        return wrapped
-
-    return decorate

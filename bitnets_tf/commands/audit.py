@@ -4,7 +4,8 @@ of it, whether LCE bitpacks it (and why not), and the estimated size — without
 from __future__ import annotations
 
 import argparse
-import sys
+
+from bitnets_tf.commands.convert import add_allow_unsafe_argument
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -13,7 +14,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="per-layer precision, TFLite op per target, bitpacked or not and why",
         description=__doc__,
     )
-    parser.add_argument("model", help="the .keras (or .h5) model file")
+    parser.add_argument("model", help="the .keras model file (.h5 / SavedModel: --allow-unsafe)")
+    add_allow_unsafe_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -22,12 +24,8 @@ def run(args: argparse.Namespace) -> int:
     from bitnets_tf.converters.files import load_keras_model
     from bitnets_tf.converters.quiet import captured_output
 
-    try:
-        with captured_output():
-            audit = audit_model(load_keras_model(args.model))
-    except (TypeError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with captured_output():
+        audit = audit_model(load_keras_model(args.model, allow_unsafe=args.allow_unsafe))
     print(audit.table())
     print()
     if audit.binary_macs:

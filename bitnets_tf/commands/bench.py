@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from bitnets_tf.commands._deploy_args import add_runtime_arguments, int_list, report_errors
+from bitnets_tf.commands._deploy_args import add_runtime_arguments, int_list
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,7 +30,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-@report_errors("bench")
 def run(args: argparse.Namespace) -> int:
     from bitnets_tf.deploy.bench import benchmark
 

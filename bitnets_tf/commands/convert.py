@@ -3,13 +3,15 @@
 Converts, verifies the result against Keras in the matching interpreter, writes the file
 atomically (nothing is written when anything fails) and prints the report. Exit status: 0 on
 success, 1 when the conversion or its verification fails, 2 for bad arguments or files.
+
+``.keras`` files load in Keras's safe mode. Legacy ``.h5`` files and SavedModel directories can
+run code stored in the file while loading (Lambda layers), so they need ``--allow-unsafe``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 TARGETS = ("lce", "int8", "float")
 
@@ -21,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", help="the .keras (or .h5) model file")
+    parser.add_argument("model", help="the .keras model file (or .h5 / SavedModel, see below)")
+    add_allow_unsafe_argument(parser)
     parser.add_argument("-o", "--output", required=True, help="the .tflite file to write")
     parser.add_argument("--target", default="lce", choices=TARGETS)
     parser.add_argument(
@@ -47,15 +50,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _load_array(path: str | None):
+def add_allow_unsafe_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="load .h5 files and SavedModel directories (and .keras files outside safe mode), "
+        "which can run code stored in the file; only for files you trust",
+    )
+
+
+def _load_array(option: str, path: str | None):
+    """The array in the .npy file ``path``, checked to be finite with at least one sample."""
     if path is None:
         return None
     import numpy as np
 
+    from bitnets_tf._validation import check_samples
+
     try:
-        return np.load(path)
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{option}: no such file {path!r}.") from None
     except (OSError, ValueError) as error:
-        raise ValueError(f"Could not read {path!r} as a .npy array: {error}") from None
+        raise ValueError(f"{option}: could not read {path!r} as a .npy array: {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{option}: {path!r} holds {array.dtype} values; expected numbers.")
+    return check_samples(f"{option} {path}", [array.astype(np.float32)])[0]
 
 
 def _metadata(text: str | None) -> dict | None:
@@ -91,30 +111,21 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bitnets_tf.converters import ConversionError, convert
+    from bitnets_tf.converters import convert
 
-    try:
-        result = convert(
-            args.model,
-            args.output,
-            target=args.target,
-            verify=not args.no_verify,
-            sample_inputs=_load_array(args.sample_inputs),
-            representative_data=_load_array(args.representative_data),
-            metadata=_metadata(args.metadata),
-            input_shape=_shape(args.input_shape),
-            float_head=not args.full_integer,
-            float_stem=not args.full_integer,
-            progress=lambda message: print(f"... {message}", flush=True),
-        )
-    except ConversionError as error:
-        print(f"error: {error}", file=sys.stderr)
-        if error.details:
-            print(error.details, file=sys.stderr)
-        print("No file was written.", file=sys.stderr)
-        return 1
-    except (TypeError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    result = convert(
+        args.model,
+        args.output,
+        target=args.target,
+        verify=not args.no_verify,
+        sample_inputs=_load_array("--sample-inputs", args.sample_inputs),
+        representative_data=_load_array("--representative-data", args.representative_data),
+        metadata=_metadata(args.metadata),
+        input_shape=_shape(args.input_shape),
+        float_head=not args.full_integer,
+        float_stem=not args.full_integer,
+        progress=lambda message: print(f"... {message}", flush=True),
+        allow_unsafe=args.allow_unsafe,
+    )
     print(result.report.to_text())
     return 0

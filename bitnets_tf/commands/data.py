@@ -7,7 +7,6 @@ bitnets-tf data import NAME DIR [--data-dir OUT]
 from __future__ import annotations
 
 import argparse
-import sys
 
 SHOWN_LABELS = 10
 
@@ -45,10 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_info(args: argparse.Namespace) -> int:
     from bitnets_tf import data
 
-    try:
-        meta = data.info(args.name)
-    except ValueError as error:
-        return _fail(error)
+    meta = data.info(args.name)
     labels = ", ".join(meta.label_names[:SHOWN_LABELS])
     if len(meta.label_names) > SHOWN_LABELS:
         labels += ", ..."
@@ -66,14 +62,6 @@ def run_info(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from bitnets_tf import data
 
-    try:
-        written = data.import_idx(args.name, args.source_dir, args.data_dir)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        return _fail(error)
+    written = data.import_idx(args.name, args.source_dir, args.data_dir)
     print(f"prepared {args.name} in {written}")
     return 0
-
-
-def _fail(error: Exception) -> int:
-    print(f"bitnets-tf data: error: {error}", file=sys.stderr)
-    return 1

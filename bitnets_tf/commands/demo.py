@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bitnets_tf.commands._deploy_args import report_errors
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -37,7 +35,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-@report_errors("demo")
 def run(args: argparse.Namespace) -> int:
     from bitnets_tf.deploy.demo import DemoConfig, run_demo
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections import Counter
 
 _RUNTIMES = {"Lce": "larq-compute-engine runtime (LCE interpreter / lce_benchmark_model)"}
@@ -38,12 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from bitnets_tf.converters.metadata import METADATA_NAME, read_metadata
     from bitnets_tf.converters.report import format_table
 
-    try:
-        model = flatbuffer.load_flatbuffer(args.model)
-        metadata = read_metadata(model)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    model = flatbuffer.load_flatbuffer(args.model)
+    metadata = read_metadata(model)
     tensors = flatbuffer.tensors(model)
     constant_bytes = Counter()
     for tensor in tensors:

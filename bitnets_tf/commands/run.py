@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from bitnets_tf.commands._deploy_args import add_runtime_arguments, float_list, report_errors
+from bitnets_tf.commands._deploy_args import add_runtime_arguments, float_list
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,7 +38,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-@report_errors("run")
 def run(args: argparse.Namespace) -> int:
     from bitnets_tf.deploy.runner import classify
 

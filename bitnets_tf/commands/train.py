@@ -72,16 +72,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from bitnets_tf.data import DataNotFoundError
-
-    try:
-        return _train(args)
-    except (ValueError, DataNotFoundError) as error:
-        print(f"bitnets-tf train: error: {error}", file=sys.stderr)
-        return 2
-
-
 def _check_choice(option: str, value: str, allowed: list[str]) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {option} {value!r}; allowed: {', '.join(allowed)}.")
@@ -146,11 +136,14 @@ def _split(name: str, limit: int | None) -> str:
     return name if limit is None else f"{name}[:{limit}]"
 
 
-def _datasets(args: argparse.Namespace, info):
+def _datasets(args: argparse.Namespace, info, first_epoch: int):
+    """The training passes of epochs ``first_epoch`` to ``--epochs`` (each epoch's data
+    depends only on the seed and the epoch, so a resumed run sees what an uninterrupted one
+    would), and the validation data."""
     from bitnets_tf import data
 
-    def load(split: str, training: bool):
-        dataset = data.load(
+    def load(split: str, training: bool, **passes):
+        return data.load(
             args.dataset,
             _split(split, args.limit),
             args.batch_size,
@@ -158,26 +151,21 @@ def _datasets(args: argparse.Namespace, info):
             data_dir=args.data_dir,
             shuffle=training,
             seed=args.seed,
+            batches_per_epoch=args.max_steps,
+            **passes,
         )
-        return dataset if args.max_steps is None else dataset.take(args.max_steps)
 
-    train = load(info.train_split, training=True)
+    train = load(info.train_split, True, epoch=first_epoch, epochs=args.epochs)
     validation = None if args.validation == "none" else load(info.eval_split, training=False)
     return train, validation
 
 
-def _steps_per_epoch(dataset) -> int:
-    """The number of batches, counted by one pass if tf.data does not know it."""
-    known = int(dataset.cardinality())
-    return known if known >= 0 else int(dataset.reduce(0, lambda count, *_: count + 1))
-
-
-def _learning_rate(args: argparse.Namespace, train):
+def _learning_rate(args: argparse.Namespace, steps_per_epoch: int):
     from bitnets_tf.training import exponential_decay, linear_decay
 
     if args.schedule == "constant":
         return args.learning_rate
-    total_steps = max(1, _steps_per_epoch(train) * args.epochs)
+    total_steps = max(1, steps_per_epoch * args.epochs)
     if args.schedule == "exponential":
         return exponential_decay(args.learning_rate, args.learning_rate / 100, total_steps)
     return linear_decay(args.learning_rate, total_steps)
@@ -193,33 +181,52 @@ def _outputs_probabilities(model) -> bool:
     )
 
 
-def _train(args: argparse.Namespace) -> int:
+def _create_model(args: argparse.Namespace, info, model_arguments: dict):
+    """The zoo model; an argument its builder does not take is a ValueError naming it."""
+    from bitnets_tf import zoo
+
+    try:
+        return zoo.create_model(
+            args.model,
+            input_shape=info.input_shape,
+            num_classes=info.num_classes,
+            **model_arguments,
+        )
+    except TypeError as error:
+        raise ValueError(
+            f"--model-arg: {args.model} does not take {sorted(model_arguments)} ({error})."
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
-    from bitnets_tf import data, training, zoo
+    from bitnets_tf import data, training
 
     model_arguments = _check_arguments(args)
     info = data.info(args.dataset)
     tf.keras.utils.set_random_seed(args.seed)
-    train, validation = _datasets(args, info)
-    model = zoo.create_model(
-        args.model,
-        input_shape=info.input_shape,
-        num_classes=info.num_classes,
-        **model_arguments,
-    )
+    backup = args.out / "backup"
+    first_epoch = training.completed_epochs(backup) if backup.is_dir() else 0
+    if first_epoch >= args.epochs:
+        raise ValueError(
+            f"--out {str(args.out)!r} holds a training state after epoch {first_epoch}; give "
+            f"--epochs above {first_epoch} to continue, or another --out to start afresh."
+        )
+    train, validation = _datasets(args, info, first_epoch)
+    steps = data.steps_per_epoch(train, args.epochs - first_epoch)
+    model = _create_model(args, info, model_arguments)
     logits = not _outputs_probabilities(model)
     model.compile(
-        training.bnn_optimizer(args.optimizer, _learning_rate(args, train)),
+        training.bnn_optimizer(args.optimizer, _learning_rate(args, steps)),
         tf.keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
         metrics=["accuracy"],
     )
     monitor = args.monitor or ("accuracy" if validation is None else "val_accuracy")
     out = args.out
-    backup = out / "backup"
     resuming = backup.is_dir() and any(backup.iterdir())
     if resuming:
-        print(f"Resuming from the training state in {backup}", file=sys.stderr)
+        print(f"Resuming after epoch {first_epoch} from {backup}", file=sys.stderr)
     stop = training.StopOnNonFinite()
     best = training.BestModelCheckpoint(out / "best.keras", monitor=monitor, resume=resuming)
     flip_ratio = [training.FlipRatio()] if training.binary_weights(model) else []
@@ -234,6 +241,7 @@ def _train(args: argparse.Namespace) -> int:
         train,
         validation_data=validation,
         epochs=args.epochs,
+        steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=args.verbose,
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from bitnets_tf._validation import check_samples
 from bitnets_tf.converters import flatbuffer, lce, tflite
 from bitnets_tf.converters.audit import ModelAudit, audit_model
 from bitnets_tf.converters.cloning import clone_model
@@ -71,8 +72,8 @@ def _check_target(target: str) -> None:
         raise ValueError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}.")
 
 
-def _prepared_model(model, input_shape) -> tf.keras.Model:
-    model = load_keras_model(model)
+def _prepared_model(model, input_shape, allow_unsafe: bool = False) -> tf.keras.Model:
+    model = load_keras_model(model, allow_unsafe)
     if not model.built or not model.inputs:
         raise ValueError(
             f"Model {model.name!r} is not built: start it with tf.keras.Input(shape) (or call "
@@ -107,7 +108,7 @@ def _as_input_list(data: Data, model: tf.keras.Model, name: str) -> list[np.ndar
             shape = ", ".join(map(str, expected))
             raise ValueError(f"{name} has shape {array.shape}; expected (samples, {shape}).")
         result.append(array)
-    return result
+    return check_samples(name, result)
 
 
 def _generated_inputs(model: tf.keras.Model, samples: int) -> list[np.ndarray]:
@@ -174,10 +175,11 @@ class _Job:
             float_size = len(tflite.convert_float(directory)) if float_reference else None
             return _Converted(result, float_size, [(r.layer, r.change) for r in rewrites], [])
 
-    def run(self, model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        if self.target == "lce":
-            return lce.run_lce(model, inputs)
-        return tflite.run_tflite(model, inputs)
+    def runner(self, keras: tf.keras.Model) -> Callable[[bytes, list], list]:
+        """Runs a flatbuffer of this target in its interpreter: ``inputs`` in ``keras``'s
+        order (matched by the file's signature), the outputs in the file's order."""
+        run = lce.run_lce if self.target == "lce" else tflite.run_tflite
+        return lambda model, inputs: run(model, inputs, keras.input_names)
 
 
 def _progress_printer(progress: Callable[[str], None] | bool | None) -> Callable[[str], None]:
@@ -256,12 +258,14 @@ def convert(
     verification_samples: int = 32,
     float_reference: bool = True,
     progress: Callable[[str], None] | bool | None = None,
+    allow_unsafe: bool = False,
 ) -> ConversionResult:
     """Convert a Keras model to a ``.tflite`` flatbuffer and verify it.
 
     Args:
         model: a built tf.keras model (functional or Sequential), or the path of a ``.keras``
-            / ``.h5`` file.
+            file (loaded in safe mode), ``.h5`` file or SavedModel directory (these two only
+            with ``allow_unsafe``).
         output_path: where to write the ``.tflite`` (atomically); None only returns the bytes.
         target: ``"lce"`` (larq-compute-engine bitpacked ops, needs the LCE runtime),
             ``"int8"`` (stock TFLite builtins; binary and ternary layers exact in int8) or
@@ -293,12 +297,15 @@ def convert(
         progress: called with a short message before each step; ``True`` prints them to
             stderr with the elapsed time, ``False`` stays silent, ``None`` prints them when
             stderr is a terminal or the code runs in a notebook.
+        allow_unsafe: load ``.h5`` files and SavedModels, and ``.keras`` files outside safe
+            mode, which can run code stored in the file; only for files you trust.
 
     Returns:
         :class:`ConversionResult`.
 
     Raises:
-        TypeError, ValueError, FileNotFoundError, PermissionError: bad arguments or input files.
+        TypeError, ValueError, FileNotFoundError, PermissionError: bad arguments or input files
+            (``UnsafeModelFileError``, a ValueError, for files that need ``allow_unsafe``).
         ConversionError: the converter failed, a binary layer was not bitpacked, or the
             converted model disagrees with Keras (``first_diverging_layer`` names the layer).
     """
@@ -308,7 +315,7 @@ def convert(
     if metadata is not None:
         encode_metadata(metadata)  # fail on bad metadata before the slow part
     say("loading and auditing the model")
-    model = _prepared_model(model, input_shape)
+    model = _prepared_model(model, input_shape, allow_unsafe)
     audit = audit_model(model)
     enforce_rates = target == "int8" or tolerance is not None
     tolerance = tolerance or DEFAULT_TOLERANCES[target]
@@ -391,7 +398,7 @@ def _verify(model, converted: _Converted, model_bytes, job: _Job, inputs, tolera
     start = time.perf_counter()
     try:
         with captured_output() as log:
-            values = run_exposed(model_bytes, inputs, job.run)
+            values = run_exposed(model_bytes, inputs, job.runner(model))
     except Exception as error:
         raise ConversionError(
             f"The converted {target} model does not run in its interpreter: {_first_line(error)}",

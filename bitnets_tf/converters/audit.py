@@ -193,7 +193,8 @@ def _other_layer(node: Node, graph: LayerGraph, binary_consumers: set[str]) -> t
         if producer is not None and hasattr(producer.layer, "kernel"):
             return "(folded into the previous layer)", "(folded into the previous layer)"
     if name == "Activation":
-        op = _ACTIVATION_OPS.get(layer.get_config()["activation"], "TF ops")
+        activation = layer.get_config()["activation"]  # a name, or a dict for a function
+        op = _ACTIVATION_OPS.get(activation, "TF ops") if isinstance(activation, str) else "TF ops"
         return op, op
     op = _LAYER_OPS.get(name, f"TF ops of {name}")
     if name == "MaxPooling2D" and node.outputs[0] in binary_consumers:

@@ -8,7 +8,9 @@ model for everything Keras and larq-compute-engine produce.
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +53,51 @@ def load_flatbuffer(source: bytes | bytearray | str | os.PathLike) -> bytes:
             "truncated or of another format. Re-run the conversion to produce it again."
         )
     try:
-        schema.Model.GetRootAsModel(flatbuffer, 0).SubgraphsLength()
-    except Exception as error:  # flatbuffers raises struct/index errors on garbage
-        raise ValueError(f"{where} is a corrupt TFLite flatbuffer: {error}.") from None
+        problem = _structure_problem(flatbuffer)
+    except Exception as error:  # flatbuffers raises struct/index/value errors on garbage
+        problem = f"{type(error).__name__}: {error}"
+    if problem is not None:
+        raise ValueError(
+            f"{where} is a corrupt TFLite flatbuffer ({problem}): the file is damaged or "
+            "truncated. Re-run the conversion to produce it again."
+        )
     return flatbuffer
+
+
+def _structure_problem(flatbuffer: bytes) -> str | None:
+    """What is wrong with the flatbuffer's structure, or None. Reads every table (a damaged
+    offset raises) and checks every index an interpreter would follow."""
+    flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    if model.SubgraphsLength() < 1:
+        return "no subgraph"
+    codes, buffers = model.OperatorCodesLength(), model.BuffersLength()
+    for g in range(model.SubgraphsLength()):
+        graph = model.Subgraphs(g)
+        count = graph.TensorsLength()
+        for i in range(count):
+            if not 0 <= graph.Tensors(i).Buffer() < max(buffers, 1):
+                return f"tensor {i} refers to a missing buffer"
+        for i in range(graph.OperatorsLength()):
+            operator = graph.Operators(i)
+            if not 0 <= operator.OpcodeIndex() < codes:
+                return f"operator {i} has an unknown operator code"
+            code = model.OperatorCodes(operator.OpcodeIndex())
+            if not code.CustomCode() and _builtin_code(code) not in _BUILTIN_NAMES:
+                return f"operator {i} is an unknown builtin"
+            used = [*_indices(operator.InputsAsNumpy()), *_indices(operator.OutputsAsNumpy())]
+            if any(not -1 <= t < count for t in used):
+                return f"operator {i} refers to a missing tensor"
+        if any(
+            not 0 <= t < count
+            for t in (*_indices(graph.InputsAsNumpy()), *_indices(graph.OutputsAsNumpy()))
+        ):
+            return "a model input or output refers to a missing tensor"
+    return None
+
+
+def _indices(values) -> list[int]:
+    return [] if isinstance(values, int) else [int(v) for v in values]
 
 
 def _builtin_code(operator_code) -> int:
@@ -233,3 +276,63 @@ def _decode(name: bytes | str | None) -> str:
     if isinstance(name, bytes):
         return name.decode(errors="replace")
     return name or ""
+
+
+def signature_io(flatbuffer: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
+    """From the first signature: input and output names mapped to their positions among the
+    subgraph's inputs and outputs (the interpreter's order); None without a signature."""
+    model = schema.Model.GetRootAsModel(flatbuffer, 0)
+    if not model.SignatureDefsLength():
+        return None
+    signature = model.SignatureDefs(0)
+    inputs, outputs = io_tensors(flatbuffer)
+
+    def positions(count, entry, order) -> dict[str, int]:
+        maps = (entry(i) for i in range(count))
+        return {_decode(m.Name()): order.index(m.TensorIndex()) for m in maps}
+
+    return (
+        positions(signature.InputsLength(), signature.Inputs, inputs),
+        positions(signature.OutputsLength(), signature.Outputs, outputs),
+    )
+
+
+# Keys of signatures traced from a concrete function with positional arguments (the int8
+# target): "inputs_0", "inputs_1", ... and "output_0", ...
+_POSITIONAL_KEYS = {"input": re.compile(r"inputs_(\d+)"), "output": re.compile(r"output_(\d+)")}
+
+
+def keras_order(
+    flatbuffer: bytes, input_names: Sequence[str], output_names: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """For each interpreter input and output (in the interpreter's order), the position of the
+    Keras input or output it is, matched by the signature's names, not by position (the
+    converters reorder them).
+
+    Raises:
+        ValueError: a model with several inputs or outputs whose signature does not name them.
+    """
+    inputs, outputs = io_tensors(flatbuffer)
+    signature = signature_io(flatbuffer) or ({}, {})
+    return (
+        _order("input", len(inputs), list(input_names), signature[0]),
+        _order("output", len(outputs), list(output_names), signature[1]),
+    )
+
+
+def _order(kind: str, count: int, names: list[str], by_name: dict[str, int]) -> list[int]:
+    if not names or (count == 1 and len(names) <= 1):  # no names asked for: file order
+        return list(range(count))
+    result: list[int | None] = [None] * count
+    for key, position in by_name.items():
+        positional = _POSITIONAL_KEYS[kind].fullmatch(key)
+        if key in names:
+            result[position] = names.index(key)
+        elif positional is not None:
+            result[position] = int(positional.group(1))
+    if sorted(i for i in result if i is not None) != list(range(len(names))) or None in result:
+        raise ValueError(
+            f"Cannot match the .tflite model's {count} {kind}s (signature names "
+            f"{sorted(by_name)}) to the Keras model's {kind}s {names} by name."
+        )
+    return [int(i) for i in result]

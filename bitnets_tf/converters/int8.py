@@ -31,6 +31,7 @@ from bitnets_tf.converters.planes import (
     PLANES_SCOPE,
     STEM_BITS_SCOPE,
 )
+from bitnets_tf.converters.tflite import keyed_samples
 
 _IO_OPS = ("QUANTIZE", "DEQUANTIZE")
 
@@ -209,7 +210,7 @@ def convert_int8(
         [_concrete_function(lowered)], lowered
     )
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: iter(representative)
+    converter.representative_dataset = lambda: keyed_samples(representative)
     converter.target_spec.supported_ops = [
         tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
         tf.lite.OpsSet.TFLITE_BUILTINS,

@@ -435,6 +435,17 @@ def run_exposed(model: bytes, inputs: list[np.ndarray], run) -> dict[int, np.nda
     return dict(zip(outputs, run(exposed, inputs), strict=True))
 
 
+def output_tensors(model: tf.keras.Model, converted: bytes) -> list[int]:
+    """For each Keras output, the converted model's output tensor (matched by the file's
+    signature names, not by position)."""
+    tensors = flatbuffer.io_tensors(converted)[1]
+    order = flatbuffer.keras_order(converted, [], model.output_names)[1]
+    by_keras = list(tensors)
+    for tensor, position in zip(tensors, order, strict=True):
+        by_keras[position] = tensor
+    return by_keras
+
+
 def end_to_end(
     model: tf.keras.Model, converted: bytes, inputs: list[np.ndarray], values: dict[int, np.ndarray]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -442,7 +453,7 @@ def end_to_end(
     :func:`run_exposed`): the logits where the Keras output ends in a softmax and the
     converted one in ``SOFTMAX``, where saturation would hide errors."""
     graph = layer_graph(model)
-    outputs = flatbuffer.io_tensors(converted)[1]
+    outputs = output_tensors(model, converted)
     logits = {}
     for index, tensor in enumerate(graph.outputs):
         node = graph.producer[tensor]
@@ -469,5 +480,4 @@ def verify_layerwise(
 ) -> LayerwiseResult:
     """Compare ``converted`` with ``model`` checkpoint by checkpoint (see the module
     docstring); ``values`` from :func:`run_exposed`."""
-    outputs = flatbuffer.io_tensors(converted)[1]
-    return _Walk(model, converted, values).run(inputs, outputs)
+    return _Walk(model, converted, values).run(inputs, output_tensors(model, converted))

@@ -8,7 +8,12 @@ error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from bitnets_tf.converters.flatbuffer import keras_order
+from bitnets_tf.converters.tflite import in_keras_order
 
 
 def convert_saved_model(saved_model_dir: str) -> bytes:
@@ -26,7 +31,15 @@ def lce_interpreter(flatbuffer: bytes):
     return Interpreter(flatbuffer, num_threads=1, use_indirect_bgemm=True)
 
 
-def run_lce(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Outputs of the LCE interpreter for a batch (one list entry per model input/output)."""
-    outputs = lce_interpreter(flatbuffer).predict(inputs if len(inputs) > 1 else inputs[0])
-    return list(outputs) if isinstance(outputs, list) else [outputs]
+def run_lce(
+    flatbuffer: bytes,
+    inputs: list[np.ndarray],
+    input_names: Sequence[str] = (),
+    output_names: Sequence[str] = (),
+) -> list[np.ndarray]:
+    """Outputs of the LCE interpreter for a batch, in the Keras model's order (one list entry
+    per model input/output; names as for :func:`~bitnets_tf.converters.tflite.run_tflite`)."""
+    input_order, output_order = keras_order(flatbuffer, input_names, output_names)
+    ordered = [inputs[position] for position in input_order]
+    outputs = lce_interpreter(flatbuffer).predict(ordered if len(ordered) > 1 else ordered[0])
+    return in_keras_order(list(outputs) if isinstance(outputs, list) else [outputs], output_order)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 import tensorflow as tf
 
+from bitnets_tf.converters.flatbuffer import keras_order
 from bitnets_tf.converters.stock_runtime import stock_interpreter
 
 
@@ -36,17 +39,45 @@ def _from_output(value: np.ndarray, detail: dict) -> np.ndarray:
     return (value.astype(np.float32) - zero_point) * scale
 
 
-def run_tflite(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def run_tflite(
+    flatbuffer: bytes,
+    inputs: list[np.ndarray],
+    input_names: Sequence[str] = (),
+    output_names: Sequence[str] = (),
+) -> list[np.ndarray]:
     """Outputs of the stock interpreter for a batch, one sample at a time (the converted
-    models have batch size 1); int8 inputs and outputs are (de)quantized."""
+    models have batch size 1); int8 inputs and outputs are (de)quantized.
+
+    ``inputs`` and the returned outputs are in the Keras model's order; with several of them,
+    ``input_names`` / ``output_names`` (``model.input_names``, ``model.output_names``) match
+    them to the interpreter's tensors by the file's signature (:func:`keras_order`)."""
+    input_order, output_order = keras_order(flatbuffer, input_names, output_names)
     interpreter = stock_interpreter(flatbuffer)
     input_details = interpreter.get_input_details()
     output_details = interpreter.get_output_details()
     results: list[list[np.ndarray]] = [[] for _ in output_details]
     for index in range(len(inputs[0])):
-        for detail, batch in zip(input_details, inputs, strict=True):
-            interpreter.set_tensor(detail["index"], _to_input(batch[index : index + 1], detail))
+        for detail, position in zip(input_details, input_order, strict=True):
+            sample = inputs[position][index : index + 1]
+            interpreter.set_tensor(detail["index"], _to_input(sample, detail))
         interpreter.invoke()
         for result, detail in zip(results, output_details, strict=True):
             result.append(_from_output(interpreter.get_tensor(detail["index"]), detail))
-    return [np.concatenate(result) for result in results]
+    return in_keras_order([np.concatenate(result) for result in results], output_order)
+
+
+def in_keras_order(outputs: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
+    """``outputs`` (interpreter order) rearranged so that Keras output ``order[j]`` is
+    ``outputs[j]``."""
+    arranged = [outputs[0]] * len(outputs)
+    for output, position in zip(outputs, order, strict=True):
+        arranged[position] = output
+    return arranged
+
+
+def keyed_samples(samples: Sequence[list[np.ndarray]]) -> Iterator[list | dict]:
+    """Calibration samples for a converter of a ``tf.function(*inputs)``: with several inputs,
+    dicts keyed by the signature's names ``inputs_0``, ``inputs_1``, ... so that the
+    calibrator matches them by name, not in the order the converter chose for its tensors."""
+    for sample in samples:
+        yield sample if len(sample) == 1 else {f"inputs_{i}": a for i, a in enumerate(sample)}

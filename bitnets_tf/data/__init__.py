@@ -3,8 +3,10 @@
 Public API (stable; other modules and the CLI build on it):
 
 - ``load(name, split, batch_size, augment=None, data_dir=None, *, shuffle=None, seed=None,
-  drop_remainder=False, download=True) -> tf.data.Dataset`` of ``(float32 NHWC images,
-  int64 labels)`` batches, preprocessed and (for training) augmented;
+  drop_remainder=False, download=True, epoch=0, epochs=None, batches_per_epoch=None)
+  -> tf.data.Dataset`` of ``(float32 NHWC images, int64 labels)`` batches, preprocessed and
+  (for training) augmented; with ``epochs``, resumable: epoch k's data depends only on the
+  seed and k (``steps_per_epoch(dataset, passes)`` gives ``model.fit`` its steps);
 - ``info(name) -> DatasetInfo``: num_classes, input_shape, label_names, normalisation mean/std
   (pixel units), split names and a description of the preprocessing; needs no data;
 - ``available_datasets()``: mnist, fashion_mnist, cifar10, cifar100, imagenet2012;
@@ -23,7 +25,7 @@ from bitnets_tf.data.catalog import DatasetInfo, available_datasets, info
 from bitnets_tf.data.errors import DataNotFoundError
 from bitnets_tf.data.idx import IdxFormatError
 from bitnets_tf.data.local_source import DATA_DIR_ENV
-from bitnets_tf.data.pipeline import load
+from bitnets_tf.data.pipeline import load, steps_per_epoch
 
 
 def import_idx(
@@ -48,4 +50,5 @@ __all__ = [
     "import_idx",
     "info",
     "load",
+    "steps_per_epoch",
 ]

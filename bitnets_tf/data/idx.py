@@ -14,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -21,6 +22,8 @@ UNSIGNED_BYTE = 0x08
 IMAGE_NDIM = 3
 LABEL_NDIM = 1
 GZIP_MAGIC = b"\x1f\x8b"
+# The largest payload read_idx accepts: 1 GiB, 20x the MNIST training images.
+MAX_IDX_BYTES = 1 << 30
 
 # (images, labels) file names of each split, without the optional ".gz".
 IDX_FILE_NAMES = {
@@ -90,15 +93,50 @@ def read_split(
 def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
     """The uint8 array stored in the IDX file ``path`` (gzip detected from its content).
 
-    ``ndim`` is the number of dimensions expected (3 for images, 1 for labels). The array is a
-    read-only view of the file's bytes: no copy beyond the decompressed file.
+    ``ndim`` is the number of dimensions expected (3 for images, 1 for labels). The header is
+    read and checked first, and at most one byte more than it promises is ever read or
+    decompressed, so a gzip bomb or a header promising absurd sizes fails early
+    (:data:`MAX_IDX_BYTES`).
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    try:
+        with _open(path) as file:
+            dims = _read_header(path, file, ndim)
+            expected_bytes = int(np.prod(dims, dtype=np.int64))
+            if expected_bytes > MAX_IDX_BYTES:
+                raise IdxFormatError(
+                    f"{path}: the header promises dimensions {dims} = {expected_bytes} bytes, "
+                    f"more than the {MAX_IDX_BYTES} bytes an IDX dataset file may hold; the "
+                    "file is corrupt or not a dataset file."
+                )
+            payload = file.read(expected_bytes + 1)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise IdxFormatError(
+            f"{path}: corrupt or truncated gzip data ({error}). Copy or download it again."
+        ) from error
+    if len(payload) != expected_bytes:
+        problem = "it is truncated" if len(payload) < expected_bytes else "it is corrupt"
+        held = len(payload) if len(payload) < expected_bytes else "more"
+        raise IdxFormatError(
+            f"{path}: the header promises dimensions {dims} = {expected_bytes} bytes of data, "
+            f"but the file holds {held}; {problem}. Copy or download it again."
+        )
+    return np.frombuffer(payload, np.uint8).reshape(dims)
+
+
+def _open(path: Path) -> BinaryIO:
+    with path.open("rb") as file:
+        compressed = file.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else path.open("rb")
+
+
+def _read_header(path: Path, file: BinaryIO, ndim: int) -> tuple[int, ...]:
+    """The dimensions in the header of an IDX file of unsigned bytes with ``ndim`` dims."""
     expected_magic = (UNSIGNED_BYTE << 8) | ndim
+    raw = file.read(4)
     if len(raw) < 4:
         raise IdxFormatError(f"{path}: {len(raw)} bytes is too short for an IDX header.")
-    (magic,) = struct.unpack(">I", raw[:4])
+    (magic,) = struct.unpack(">I", raw)
     if magic != expected_magic:
         kind = "image" if ndim == IMAGE_NDIM else "label"
         raise IdxFormatError(
@@ -106,30 +144,7 @@ def read_idx(path: str | os.PathLike, ndim: int) -> np.ndarray:
             f"{kind} file of unsigned bytes with {ndim} dimension(s)); the file is corrupt, "
             "or images and labels are swapped."
         )
-    header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    raw = file.read(4 * ndim)
+    if len(raw) < 4 * ndim:
         raise IdxFormatError(f"{path}: the file ends inside its header; it is truncated.")
-    dims = struct.unpack(f">{ndim}I", raw[4:header_size])
-    expected_bytes = int(np.prod(dims, dtype=np.int64))
-    payload_bytes = len(raw) - header_size
-    if payload_bytes != expected_bytes:
-        problem = "it is truncated" if payload_bytes < expected_bytes else "it is corrupt"
-        raise IdxFormatError(
-            f"{path}: the header promises dimensions {dims} = {expected_bytes} bytes of data, "
-            f"but the file holds {payload_bytes}; {problem}. Copy or download it again."
-        )
-    return np.frombuffer(raw, np.uint8, count=expected_bytes, offset=header_size).reshape(dims)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        with path.open("rb") as file:
-            compressed = file.read(2) == GZIP_MAGIC
-        if not compressed:
-            return path.read_bytes()
-        with gzip.open(path, "rb") as file:
-            return file.read()
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise IdxFormatError(
-            f"{path}: corrupt or truncated gzip data ({error}). Copy or download it again."
-        ) from error
+    return struct.unpack(f">{ndim}I", raw)

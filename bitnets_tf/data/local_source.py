@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from bitnets_tf.data import idx
+from bitnets_tf.data import epochs, idx
 from bitnets_tf.data.catalog import DatasetEntry
 
 DATA_DIR_ENV = "BITNETS_TF_DATA_DIR"
@@ -86,13 +86,13 @@ def idx_examples(
     dataset: DatasetEntry,
     split: str,
     files: dict[str, idx.IdxSplitFiles],
-    shuffle: bool,
-    seed: int | None,
-) -> tf.data.Dataset:
+    shuffle_seed: int | None,
+) -> epochs.PassSource:
     """Unbatched ``(uint8 image (H, W, 1), int64 label)`` examples of ``split``.
 
-    The raw uint8 arrays stay in memory once; the pipeline shuffles example indices (the full
-    split, so a perfect shuffle, reshuffled every epoch) and gathers images in chunks.
+    The raw uint8 arrays stay in memory once; each pass gathers images in chunks. With a
+    ``shuffle_seed`` it first shuffles the example indices (the full split, so a perfect
+    shuffle) as a function of the seed and the pass's key.
     """
     height, width, _ = dataset.raw_shape
     names = sorted(files)
@@ -114,14 +114,28 @@ def idx_examples(
         raise ValueError(f"Split {split!r} of {dataset.info.name} selects no examples.")
     images = tf.constant(_join([images for images, _ in arrays]))
     labels = tf.constant(_join([labels for _, labels in arrays]), tf.int64)
-    examples = tf.data.Dataset.from_tensor_slices(indices)
-    if shuffle:
-        examples = examples.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
-    gathered = examples.batch(GATHER_CHUNK).map(
-        lambda chunk: (tf.expand_dims(tf.gather(images, chunk), -1), tf.gather(labels, chunk)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    return gathered.unbatch().apply(tf.data.experimental.assert_cardinality(len(indices)))
+    positions_in_split = tf.constant(indices, tf.int64)
+
+    def one_pass(key: tf.Tensor) -> tf.data.Dataset:
+        order = positions_in_split
+        if shuffle_seed is not None:
+            order = tf.random.experimental.stateless_shuffle(
+                order, seed=epochs.seed_pair(shuffle_seed, key)
+            )
+        gathered = (
+            tf.data.Dataset.from_tensor_slices(order)
+            .batch(GATHER_CHUNK)
+            .map(
+                lambda chunk: (
+                    tf.expand_dims(tf.gather(images, chunk), -1),
+                    tf.gather(labels, chunk),
+                ),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        )
+        return gathered.unbatch()
+
+    return epochs.PassSource(one_pass, len(indices))
 
 
 def _join(arrays: list[np.ndarray]) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from bitnets_tf.data import catalog, idx, local_source
+from bitnets_tf.data import catalog, epochs, idx, local_source
 from bitnets_tf.data.catalog import DatasetEntry
 
 PROBE_TIMEOUT_SECONDS = 3.0
@@ -127,30 +127,54 @@ def tfds_examples(
     dataset: DatasetEntry,
     builder: tfds.core.DatasetBuilder,
     split: str,
-    shuffle: bool,
-    seed: int | None,
+    shuffle_seed: int | None,
     shuffle_buffer: int,
-) -> tf.data.Dataset:
+) -> epochs.PassSource:
     """Unbatched ``(uint8 image, int64 label)`` examples of a prepared dataset.
 
-    Images are decoded after the shuffle buffer, so the buffer holds encoded bytes.
+    With a ``shuffle_seed`` the files are read in one order fixed by the seed and each pass
+    is shuffled within windows of ``shuffle_buffer`` examples, as a function of the seed and
+    the pass's key. Images are decoded after the shuffle, so the windows hold encoded bytes.
     """
     examples = builder.as_dataset(
         split=split,
         as_supervised=True,
-        shuffle_files=shuffle,
+        shuffle_files=shuffle_seed is not None,
         decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(shuffle_seed=seed),
+        read_config=tfds.ReadConfig(
+            shuffle_seed=shuffle_seed, shuffle_reshuffle_each_iteration=False
+        ),
     )
-    if shuffle:
-        examples = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     channels = dataset.raw_shape[-1]
 
     def decode(encoded: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
         return tf.ensure_shape(image, dataset.raw_shape), tf.cast(label, tf.int64)
 
-    return examples.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    def one_pass(key: tf.Tensor) -> tf.data.Dataset:
+        ordered = examples
+        if shuffle_seed is not None:
+            ordered = _window_shuffled(examples, shuffle_buffer, shuffle_seed, key)
+        return ordered.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+
+    return epochs.PassSource(one_pass, int(examples.cardinality()))
+
+
+def _window_shuffled(
+    examples: tf.data.Dataset, window: int, seed: int, key: tf.Tensor
+) -> tf.data.Dataset:
+    """``examples`` shuffled within consecutive windows of ``window`` elements by a stateless
+    permutation of the seed, the pass's key and the window's index (``Dataset.shuffle`` needs
+    a Python seed, which a pass keyed by a tensor does not have)."""
+
+    def permute(index: tf.Tensor, batch):
+        count = tf.shape(batch[1])[0]
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([epochs.mixed_seed(seed, key), index])
+        )
+        return tuple(tf.gather(part, order) for part in batch)
+
+    return examples.batch(window).enumerate().map(permute).unbatch()
 
 
 def import_idx(

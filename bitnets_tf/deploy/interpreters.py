@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bitnets_tf._validation import check_finite
 from bitnets_tf.deploy.edge import dequantize, quantize
 from bitnets_tf.deploy.errors import DeploymentError, LceRuntimeRequiredError
 
@@ -214,7 +215,7 @@ class ModelRunner:
     def run(self, sample: np.ndarray) -> tuple[np.ndarray, float]:
         """The float32 output for one float32 input sample ``(h, w, c)`` (or with a batch axis
         of 1), and the seconds the interpreter took (for LCE including its input copy)."""
-        sample = np.asarray(sample, np.float32)
+        sample = check_finite("sample", np.asarray(sample, np.float32), DeploymentError)
         if sample.shape == self.input.shape:
             sample = sample[np.newaxis]
         if sample.shape != (1, *self.input.shape):

@@ -19,7 +19,7 @@ Every recipe that builds variables takes a ``strategy`` (``tf.distribute``).
 """
 
 from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable
-from bitnets_tf.training.checkpoints import BestModelCheckpoint
+from bitnets_tf.training.checkpoints import BestModelCheckpoint, completed_epochs
 from bitnets_tf.training.clipping import clip_latent_weights
 from bitnets_tf.training.curves import history_figure, plot_training_curves
 from bitnets_tf.training.distillation import DistillationLoss, Distiller, reactnet_distiller
@@ -59,6 +59,7 @@ __all__ = [
     "bnn_optimizer",
     "bop_optimizer",
     "clip_latent_weights",
+    "completed_epochs",
     "exponential_decay",
     "history_figure",
     "is_binary_variable",

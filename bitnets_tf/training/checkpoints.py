@@ -11,24 +11,38 @@ standalone ``.keras`` file that is never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import tensorflow as tf
 
 from bitnets_tf.serialization import register
 
-__all__ = ["BestModelCheckpoint", "atomic_write_bytes"]
+__all__ = ["BestModelCheckpoint", "atomic_write_bytes", "completed_epochs"]
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, temporary: Path) -> Iterator[Path]:
+    """Yield ``temporary`` to write, then move it over ``path``; on any failure (a full disk,
+    Ctrl-C) remove it and re-raise, so nothing is left behind."""
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory + os.replace."""
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    with _replacing(path, path.with_name(f".{path.name}.{os.getpid()}.tmp")) as temporary:
+        temporary.write_bytes(data)
 
 
 @register()
@@ -97,8 +111,8 @@ class BestModelCheckpoint(tf.keras.callbacks.Callback):
         if not self._improved(value):
             return
         temporary = self.filepath.with_name(f".{self.filepath.stem}.{os.getpid()}.tmp.keras")
-        self.model.save(temporary)
-        os.replace(temporary, self.filepath)
+        with _replacing(self.filepath, temporary):
+            self.model.save(temporary)
         self.best, self.best_epoch = value, epoch + 1
         record = {"monitor": self.monitor, "best": value, "epoch": epoch + 1}
         atomic_write_bytes(self._record_path, json.dumps(record).encode())
@@ -110,3 +124,15 @@ class BestModelCheckpoint(tf.keras.callbacks.Callback):
             "mode": self.mode,
             "resume": self.resume,
         }
+
+
+def completed_epochs(backup_dir: str | os.PathLike) -> int:
+    """How many epochs the training state that ``BackupAndRestore(backup_dir)`` saved has
+    completed (0 without a saved state): the epoch a resumed ``fit`` starts with, and so the
+    ``epoch=`` to give :func:`bitnets_tf.data.load` for the same data order."""
+    latest = tf.train.latest_checkpoint(os.path.join(os.fspath(backup_dir), "chief"))
+    if latest is None:
+        return 0
+    reader = tf.train.load_checkpoint(latest)
+    key = "ckpt_saved_epoch/.ATTRIBUTES/VARIABLE_VALUE"
+    return int(reader.get_tensor(key)) + 1 if reader.has_tensor(key) else 0

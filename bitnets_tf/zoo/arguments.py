@@ -13,6 +13,7 @@ argument and what it accepts.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral
@@ -207,6 +208,12 @@ def check_weights(weights: str | os.PathLike | None) -> Path | None:
 def _load_weights(model: tf.keras.Model, path: Path) -> None:
     try:
         model.load_weights(str(path))
+    except (OSError, KeyError, zipfile.BadZipFile) as error:  # these do not name the file
+        raise ValueError(
+            f"Cannot read the weights file {str(path)!r}: {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}. It is truncated or corrupt; "
+            "save the weights again."
+        ) from None
     except ValueError as error:
         raise ValueError(
             f"Cannot load the weights in {str(path)!r} into {model.name}: {error} Build the "
