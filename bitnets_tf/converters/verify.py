@@ -50,7 +50,7 @@ class Tolerance:
 DEFAULT_TOLERANCES = {
     "float": Tolerance(0.02, 0.9, 0.95),
     "lce": Tolerance(0.02, 0.9, 0.95),
-    "int8": Tolerance(0.02, 0.95, 0.99),
+    "int8": Tolerance(0.02, 0.95, 0.95),
 }
 
 
