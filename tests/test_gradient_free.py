@@ -6,7 +6,6 @@ import pytest
 import tensorflow as tf
 
 from bitnets_tf import layers
-from bitnets_tf.training import gradient_free
 from bitnets_tf.training.gradient_free import (
     BitFlipBlockTrainer,
     BitLayerState,
@@ -14,6 +13,7 @@ from bitnets_tf.training.gradient_free import (
     hadamard_codes,
     train_gradient_free,
 )
+from bitnets_tf.training.gradient_free import readout as gradient_free_readout
 from bitnets_tf.training.hamming_kmeans import hamming_kmeans
 
 
@@ -161,7 +161,7 @@ def test_ridge_readout_solves_least_squares(monkeypatch):
     expected = np.linalg.lstsq(np.hstack([x, np.ones((200, 1))]), 2 * np.eye(2)[y] - 1, rcond=None)
     np.testing.assert_allclose(kernel, expected[0][:-1], atol=1e-4)
     # accumulated over several chunks of rows (128 + 72 here), the same exact sums
-    monkeypatch.setattr(gradient_free, "_READOUT_ROWS_PER_UPDATE", 100)
+    monkeypatch.setattr(gradient_free_readout, "_READOUT_ROWS_PER_UPDATE", 100)
     chunked_kernel, chunked_bias = fit_ridge_readout(data, 2, l2=1e-6)
     np.testing.assert_array_equal(chunked_kernel, kernel)
     np.testing.assert_array_equal(chunked_bias, bias)
