@@ -29,7 +29,10 @@ from bitnets_tf.training.flip_ratio import FlipRatio
 from bitnets_tf.training.gradient_free import (
     BitFlipBlockTrainer,
     BitLayerState,
+    RidgeReadout,
+    StreamingReadout,
     fit_ridge_readout,
+    fit_streaming_readout,
     train_gradient_free,
 )
 from bitnets_tf.training.layerwise import (
@@ -61,7 +64,9 @@ __all__ = [
     "GradientBlockTrainer",
     "LayerwiseResult",
     "LayerwiseTrainer",
+    "RidgeReadout",
     "StopOnNonFinite",
+    "StreamingReadout",
     "TwoStepResult",
     "TwoStepTrainer",
     "as_legacy_optimizer",
@@ -71,6 +76,7 @@ __all__ = [
     "clip_latent_weights",
     "exponential_decay",
     "fit_ridge_readout",
+    "fit_streaming_readout",
     "is_binary_variable",
     "linear_decay",
     "plot_training_curves",

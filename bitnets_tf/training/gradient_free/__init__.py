@@ -17,8 +17,9 @@ Modules, one concern each:
 - :mod:`~bitnets_tf.training.gradient_free.trainer`: :class:`BitFlipBlockTrainer`, the
   block trainer for :class:`~bitnets_tf.training.layerwise.LayerwiseTrainer` (Hamming k-means
   initialisation, windows of streamed minibatches).
-- :mod:`~bitnets_tf.training.gradient_free.readout`: classifiers fitted on the last block's
-  streamed ±1 features.
+- :mod:`~bitnets_tf.training.gradient_free.readout`: linear classifiers fitted on the last
+  block's streamed ±1 features (:class:`StreamingReadout`, memory linear in their width;
+  :class:`RidgeReadout`, exact, quadratic).
 - :mod:`~bitnets_tf.training.gradient_free.recipe`: :func:`train_gradient_free`, the whole
   ConvNet in one call.
 """
@@ -30,18 +31,30 @@ from bitnets_tf.training.gradient_free.bit_state import (
     hadamard_codes,
 )
 from bitnets_tf.training.gradient_free.blocks import binary_conv_block, code_head_factory
-from bitnets_tf.training.gradient_free.readout import fit_ridge_readout
+from bitnets_tf.training.gradient_free.readout import (
+    READOUT_LOSSES,
+    Readout,
+    RidgeReadout,
+    StreamingReadout,
+    fit_ridge_readout,
+    fit_streaming_readout,
+)
 from bitnets_tf.training.gradient_free.recipe import train_gradient_free
 from bitnets_tf.training.gradient_free.trainer import BitFlipBlockTrainer
 
 __all__ = [
     "OBJECTIVES",
+    "READOUT_LOSSES",
     "BitFlipBlockTrainer",
     "BitFlipStep",
     "BitLayerState",
+    "Readout",
+    "RidgeReadout",
+    "StreamingReadout",
     "binary_conv_block",
     "code_head_factory",
     "fit_ridge_readout",
+    "fit_streaming_readout",
     "hadamard_codes",
     "train_gradient_free",
 ]

@@ -10,11 +10,13 @@ import tensorflow as tf
 from bitnets_tf import layers
 from bitnets_tf._validation import check_int_at_least
 from bitnets_tf.training.gradient_free.blocks import binary_conv_block, code_head_factory
-from bitnets_tf.training.gradient_free.readout import fit_ridge_readout
+from bitnets_tf.training.gradient_free.readout import Readout, StreamingReadout
 from bitnets_tf.training.gradient_free.trainer import BitFlipBlockTrainer
 from bitnets_tf.training.layerwise import LayerwiseResult, LayerwiseTrainer
 
 __all__ = ["train_gradient_free"]
+
+_DEFAULT_READOUT = StreamingReadout()
 
 
 def train_gradient_free(
@@ -24,7 +26,7 @@ def train_gradient_free(
     pool: Sequence[bool] | None = None,
     epochs_per_block: int | Sequence[int] = 1,
     validation_data: tf.data.Dataset | None = None,
-    readout_l2: float | None = 100.0,
+    readout: Readout | None = _DEFAULT_READOUT,
     readout_pool: int = 2,
     **trainer_options,
 ) -> LayerwiseResult:
@@ -32,12 +34,13 @@ def train_gradient_free(
 
     The blocks are ``binary 3×3 conv → [(2×2 max-pool →) binary 3×3 conv] × …``: binary inputs
     (the image is binarized by the first layer's sign) and ±1 weights, each trained bit by bit
-    against its code head (:class:`BitFlipBlockTrainer` in a :class:`LayerwiseTrainer`).
-    The classifier on top is, by default, a least-squares readout (:func:`fit_ridge_readout`)
-    on the signs of the last block's max-pooled (``readout_pool``), flattened output — a
-    ``QuantDense`` with a binary input quantizer and real weights, fitted from accumulated
-    statistics; with ``readout_l2=None`` it is the last block's code head (every layer
-    binary). The result is an ordinary Keras model: it saves, converts and runs like any other.
+    against its code head (:class:`BitFlipBlockTrainer` in a :class:`LayerwiseTrainer`), with
+    every block's input streamed through the frozen blocks before it.
+    The classifier on top is a linear ``readout`` on the signs of the last block's max-pooled
+    (``readout_pool``), flattened output — a ``QuantDense`` named ``"readout"`` with a binary
+    input quantizer and real weights, fitted on the streamed features; with ``readout=None``
+    it is the last block's code head (every layer binary). The result is an ordinary Keras
+    model: it saves, converts and runs like any other.
 
     Args:
         dataset: batched ``(images, labels)``.
@@ -46,13 +49,19 @@ def train_gradient_free(
         pool: whether each block after the first max-pools its input (default: all do).
         epochs_per_block: passes over the data per block.
         validation_data: for ``val_accuracy`` in each block's history.
-        readout_l2: ridge strength of the readout, or None for the code head.
+        readout: how the readout is fitted: :class:`StreamingReadout` (default, memory
+            linear in the readout's width), :class:`RidgeReadout` (exact, memory quadratic in
+            it), or None for the code head.
         readout_pool: size (and stride) of the max-pool before the readout. The readout reads
-            ``C · (H // p) · (W // p)`` signs of the last block's ``H×W×C`` output; its
-            memory is that squared (float64), its time that squared times the examples.
+            ``C · (H // p) · (W // p)`` signs of the last block's ``H×W×C`` output.
         **trainer_options: for :class:`BitFlipBlockTrainer`.
     """
     readout_pool = check_int_at_least("readout_pool", readout_pool, 1)
+    if readout is not None and not callable(getattr(readout, "fit", None)):
+        raise ValueError(
+            "`readout` must be a StreamingReadout, a RidgeReadout (or any object with "
+            f"fit(features, num_classes) -> (kernel, bias)) or None, got {readout!r}."
+        )
     pool = [True] * (len(filters) - 1) if pool is None else list(pool)
     if len(pool) != len(filters) - 1:
         raise ValueError(
@@ -72,19 +81,18 @@ def train_gradient_free(
         block_trainer=BitFlipBlockTrainer(**trainer_options),
     )
     result = trainer.fit(dataset, epochs_per_block, validation_data=validation_data)
-    if readout_l2 is None:
+    if readout is None:
         return result
     return LayerwiseResult(
-        _with_ridge_readout(trainer, dataset, num_classes, readout_l2, readout_pool),
-        result.histories,
+        _with_readout(trainer, dataset, num_classes, readout, readout_pool), result.histories
     )
 
 
-def _with_ridge_readout(
+def _with_readout(
     trainer: LayerwiseTrainer,
     dataset: tf.data.Dataset,
     num_classes: int,
-    l2: float,
+    readout: Readout,
     pool_size: int,
 ) -> tf.keras.Model:
     pool, flatten = tf.keras.layers.MaxPool2D(pool_size), tf.keras.layers.Flatten()
@@ -93,12 +101,12 @@ def _with_ridge_readout(
         return lq.math.sign(flatten(pool(x))), y
 
     features = trainer.prefix_features(dataset, len(trainer.blocks)).map(binary_features)
-    kernel, bias = fit_ridge_readout(features, num_classes, l2)
+    kernel, bias = readout.fit(features, num_classes)
     inputs = tf.keras.Input(dataset.element_spec[0].shape[1:])
     x = inputs
     for block in trainer.blocks:
         x = block(x)
-    readout = layers.QuantDense(num_classes, input_quantizer="ste_sign", name="ridge_readout")
-    outputs = readout(flatten(pool(x)))
-    readout.set_weights([kernel, bias])
+    dense = layers.QuantDense(num_classes, input_quantizer="ste_sign", name="readout")
+    outputs = dense(flatten(pool(x)))
+    dense.set_weights([kernel, bias])
     return tf.keras.Model(inputs, outputs, name="gradient_free_convnet")
