@@ -20,7 +20,12 @@ from typing import Protocol
 import numpy as np
 import tensorflow as tf
 
-from bitnets_tf._validation import check_choice, check_int_at_least, check_positive
+from bitnets_tf._validation import (
+    check_choice,
+    check_int_at_least,
+    check_optional_positive,
+    check_positive,
+)
 
 __all__ = [
     "READOUT_LOSSES",
@@ -50,7 +55,7 @@ def fit_streaming_readout(
     features: tf.data.Dataset,
     num_classes: int,
     epochs: int = 3,
-    learning_rate: float = 1e-4,
+    learning_rate: float | None = None,
     loss: str = "crossentropy",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Linear readout fitted by minibatch Adam over ``epochs`` passes of streamed features.
@@ -68,8 +73,8 @@ def fit_streaming_readout(
             (``tf.data.experimental.assert_cardinality``).
         num_classes: classes (>= 2).
         epochs: passes over ``features``.
-        learning_rate: Adam's initial learning rate. For ±1 features a step moves a score by
-            up to ``learning_rate · d``; keep that product near 1.
+        learning_rate: Adam's initial learning rate; None takes ``4 / d``. For ±1 features a
+            step moves a score by up to ``learning_rate · d``, so that product is what matters.
         loss: ``"crossentropy"`` or ``"squared"``.
 
     Returns:
@@ -77,7 +82,7 @@ def fit_streaming_readout(
     """
     num_classes = check_int_at_least("num_classes", num_classes, 2)
     epochs = check_int_at_least("epochs", epochs, 1)
-    learning_rate = check_positive("learning_rate", learning_rate)
+    learning_rate = check_optional_positive("learning_rate", learning_rate)
     loss = check_choice("loss", loss, READOUT_LOSSES)
     batches = int(features.cardinality())
     if batches < 0:
@@ -89,6 +94,7 @@ def fit_streaming_readout(
     if batches == 0:
         raise ValueError("The dataset is empty: nothing to fit the readout on.")
     width = int(np.prod(features.element_spec[0].shape[1:]))
+    learning_rate = 4.0 / width if learning_rate is None else learning_rate
     kernel = tf.Variable(tf.zeros([width, num_classes]))
     bias = tf.Variable(tf.zeros([num_classes]))
     schedule = tf.keras.optimizers.schedules.CosineDecay(learning_rate, epochs * batches)
@@ -176,9 +182,11 @@ class StreamingReadout:
     """A readout for :func:`~bitnets_tf.training.gradient_free.train_gradient_free`, fitted by
     :func:`fit_streaming_readout` (memory linear in the feature width); same arguments."""
 
-    def __init__(self, epochs: int = 3, learning_rate: float = 1e-4, loss: str = "crossentropy"):
+    def __init__(
+        self, epochs: int = 3, learning_rate: float | None = None, loss: str = "crossentropy"
+    ):
         self.epochs = check_int_at_least("epochs", epochs, 1)
-        self.learning_rate = check_positive("learning_rate", learning_rate)
+        self.learning_rate = check_optional_positive("learning_rate", learning_rate)
         self.loss = check_choice("loss", loss, READOUT_LOSSES)
 
     def fit(self, features: tf.data.Dataset, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
