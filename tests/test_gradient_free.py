@@ -200,29 +200,29 @@ def _least_squares_case():
     design = np.hstack([x, np.ones((200, 1))])
     targets = 2 * np.eye(3)[y] - 1
     exact = np.linalg.lstsq(design, targets, rcond=None)[0]
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(20), design, targets, exact
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(100), design, targets, exact
 
 
 def test_streaming_readout_reaches_the_exact_least_squares_solution():
     data, design, targets, exact = _least_squares_case()
-    kernel, bias = fit_streaming_readout(data, 3, epochs=300, learning_rate=0.05, loss="squared")
+    kernel, bias = fit_streaming_readout(data, 3, epochs=60, learning_rate=0.1, loss="squared")
 
     def error(solution):
         return float(np.sum((design @ solution - targets) ** 2))
 
     streamed = np.vstack([kernel, bias])
-    assert error(streamed) <= error(exact) * (1 + 1e-3)  # within 0.1 % of the optimum
-    np.testing.assert_allclose(streamed, exact, atol=0.02)
+    assert error(streamed) <= error(exact) * (1 + 1e-4)  # within 0.01 % of the optimum
+    np.testing.assert_allclose(streamed, exact, atol=5e-3)
     ridge_kernel, ridge_bias = fit_ridge_readout(data, 3, l2=1e-6)
-    np.testing.assert_allclose(kernel, ridge_kernel, atol=0.02)
-    np.testing.assert_allclose(bias, ridge_bias, atol=0.02)
+    np.testing.assert_allclose(kernel, ridge_kernel, atol=5e-3)
+    np.testing.assert_allclose(bias, ridge_bias, atol=5e-3)
 
 
 def test_streaming_readout_is_deterministic_and_classifies():
     data, design, _, _ = _least_squares_case()
     labels = np.concatenate([y.numpy() for _, y in data])
-    first = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.05)
-    second = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.05)
+    first = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.1)
+    second = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.1)
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
     scores = design[:, :-1] @ first[0] + first[1]
@@ -250,7 +250,7 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
     import tensorflow as tf
     from bitnets_tf.training.gradient_free import fit_streaming_readout
 
-    def stream(batches, width=30000, rows=100):
+    def stream(batches, width=20000, rows=100):
         def batch(i):
             seed = tf.stack([i, tf.constant(0, tf.int64)])
             uniform = tf.random.stateless_uniform([rows, width], seed)
@@ -259,7 +259,7 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
         return tf.data.Dataset.range(batches).map(batch)
 
     peaks = []
-    for batches in (5, 60):
+    for batches in (4, 40):
         fit_streaming_readout(stream(batches), 10, epochs=1, learning_rate=1e-5)
         peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(peaks[0], peaks[1])
@@ -268,11 +268,11 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
 
 
 def test_streaming_readout_memory_is_flat_in_the_examples_and_linear_in_the_width():
-    # 30,000 features: a d×d float64 Gram matrix would be 7.2 GB, and the 60 batches of
-    # 100 rows (24 MB each as float32) would add 1.4 GB if they were held.
+    # 20,000 features: a d×d float64 Gram matrix would be 3.2 GB, and the 40 batches of
+    # 100 rows (8 MB each as float32) would add 320 MB if they were held.
     run = subprocess.run(
         [sys.executable, "-c", _FLAT_MEMORY_SCRIPT], capture_output=True, text=True, check=True
     )
     few, many = (float(v) for v in run.stdout.split())
-    assert many - few < 100  # MB, for 12x the examples
+    assert many - few < 100  # MB, for 10x the examples
     assert many < 2000
