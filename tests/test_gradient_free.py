@@ -276,3 +276,32 @@ def test_streaming_readout_memory_is_flat_in_the_examples_and_linear_in_the_widt
     few, many = (float(v) for v in run.stdout.split())
     assert many - few < 100  # MB, for 10x the examples
     assert many < 2000
+
+
+def test_a_deeper_stack_trains_every_block_from_hamming_kmeans_and_learns(monkeypatch):
+    from bitnets_tf.training.gradient_free import trainer as trainer_module
+
+    clustered = []
+
+    def recording_kmeans(patches, clusters, **options):
+        clustered.append((patches.shape[1], clusters))
+        return hamming_kmeans(patches, clusters, **options)
+
+    monkeypatch.setattr(trainer_module, "hamming_kmeans", recording_kmeans)
+    train, _, _ = _bars(400, seed=6)
+    _, x_test, y_test = _bars(200, seed=7)
+    result = train_gradient_free(
+        train,
+        3,
+        filters=(8, 16, 16),
+        pool=(False, False),
+        kmeans_blocks=(0, 1, 2),
+        kmeans_patches=1000,
+        seed=1,
+    )
+    # (fan-in, filters) of each block: 3×3 patches of the image, then of 8 and 16 channels
+    assert clustered == [(9, 8), (72, 16), (144, 16)]
+    assert len(result.histories) == 3
+    assert all(h["bit_flips"][0] > 0 for h in result.histories)
+    accuracy = (result.model.predict(x_test, verbose=0).argmax(1) == y_test).mean()
+    assert accuracy > 0.8  # chance is 1/3
