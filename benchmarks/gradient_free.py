@@ -199,7 +199,9 @@ def _run_worker(args, kind: str, examples: int, extra: list[str] = ()) -> dict:
         command.append("--quick")
     print("running:", " ".join(command[1:]), flush=True)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    result = json.loads(output.strip().splitlines()[-1])
+    print("result:", json.dumps(result), flush=True)
+    return result
 
 
 def _int_list(text: str) -> list[int]:
@@ -244,6 +246,9 @@ def main() -> None:
         help="no run on a tenth of the data (no memory-flatness ratio)",
     )
     parser.add_argument(
+        "--skip-ste", action="store_true", help="no STE baseline (and no conversion of it)"
+    )
+    parser.add_argument(
         "--compare-pool", type=int, default=3, help="readout pool of the --compare-ridge rows"
     )
     parser.add_argument("--readout", choices=["streaming", "ridge"], help=argparse.SUPPRESS)
@@ -276,21 +281,20 @@ def main() -> None:
         saved_ste = os.path.join(directory, "ste.keras")
         full = _run_worker(args, "gradient_free", large, ["--save", saved_gf])
         rows = [(f"gradient-free, {large} ex, streaming readout", full)]
+        conversions = {"gradient-free": _run_worker(args, "convert", large, ["--save", saved_gf])}
         subset = None if args.skip_small else _run_worker(args, "gradient_free", small)
         if subset:
             rows.append((f"gradient-free, {small} ex, streaming readout", subset))
+        if not args.skip_ste:
+            ste_extra = ["--seconds", f"{full['seconds']:.1f}", "--save", saved_ste]
+            ste = _run_worker(args, "ste", large, ste_extra)
+            rows.append((f"STE + Adam, {large} ex, same wall clock", ste))
+            conversions["STE"] = _run_worker(args, "convert", large, ["--save", saved_ste])
         if args.compare_ridge:
             narrow = ["--readout-pool", str(args.compare_pool)]
             for readout in ("streaming", "ridge"):
                 row = _run_worker(args, "gradient_free", small, [*narrow, "--readout", readout])
-                rows.append((f"  same, readout pool {args.compare_pool}, {readout}", row))
-        ste_extra = ["--seconds", f"{full['seconds']:.1f}", "--save", saved_ste]
-        ste = _run_worker(args, "ste", large, ste_extra)
-        rows.append((f"STE + Adam, {large} ex, same wall clock", ste))
-        conversions = {
-            "gradient-free": _run_worker(args, "convert", large, ["--save", saved_gf]),
-            "STE": _run_worker(args, "convert", large, ["--save", saved_ste]),
-        }
+                rows.append((f"  {small} ex, readout pool {args.compare_pool}, {readout}", row))
 
     pools = ",".join(str(int(p)) for p in args.pool)
     epochs = ",".join(map(str, args.epochs))

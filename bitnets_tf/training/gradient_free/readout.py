@@ -39,7 +39,7 @@ __all__ = [
 READOUT_LOSSES = ("crossentropy", "squared")
 
 
-def _flat_batches(features: tf.data.Dataset, num_classes: int):
+def _flat_batches(features: tf.data.Dataset):
     """``(x, labels)`` per batch: features flattened to (batch, d) float32, int32 labels."""
     for batch in features:
         x = tf.cast(tf.reshape(batch[0], [tf.shape(batch[0])[0], -1]), tf.float32)
@@ -114,7 +114,7 @@ def fit_streaming_readout(
         optimizer.apply_gradients(zip(gradients, [kernel, bias], strict=True))
 
     for _ in range(epochs):
-        for x, labels in _flat_batches(features, num_classes):
+        for x, labels in _flat_batches(features):
             step(x, labels)
     return kernel.numpy(), bias.numpy()
 
@@ -126,7 +126,7 @@ def _row_chunks(features: tf.data.Dataset, num_classes: int, rows: int):
     """``(X̃, Y)`` for about ``rows`` examples at a time: flattened features with a column of
     ones appended, and ±1 one-hot targets."""
     xs, ys, count = [], [], 0
-    for x, labels in _flat_batches(features, num_classes):
+    for x, labels in _flat_batches(features):
         xs.append(tf.concat([x, tf.ones_like(x[:, :1])], axis=1))
         ys.append(_signed_one_hot(labels, num_classes))
         count += int(x.shape[0])
