@@ -17,9 +17,12 @@ Prints one table for one dataset (MNIST or Fashion-MNIST):
 
 Every configuration runs in a fresh subprocess, so its peak RSS (``ru_maxrss``) is its own.
 
-    python benchmarks/gradient_free.py --data-dir DIR                         # MNIST
-    python benchmarks/gradient_free.py --data-dir DIR --dataset fashion_mnist
-    python benchmarks/gradient_free.py --data-dir DIR --quick                 # smoke run
+    python benchmarks/gradient_free.py --data-dir DIR --skip-ste --compare-ridge   # MNIST
+    python benchmarks/gradient_free.py --data-dir DIR --dataset fashion_mnist --skip-small \
+        --filters 32,64 --epochs 1 --readout-epochs 2
+    python benchmarks/gradient_free.py --data-dir DIR --quick                      # smoke run
+
+Commands and measured results: docs/gradient-free.md.
 """
 
 from __future__ import annotations
