@@ -18,7 +18,7 @@ Prints one table for one dataset (MNIST or Fashion-MNIST):
 Every configuration runs in a fresh subprocess, so its peak RSS (``ru_maxrss``) is its own.
 
     python benchmarks/gradient_free.py --data-dir DIR --skip-ste --compare-ridge   # MNIST
-    python benchmarks/gradient_free.py --data-dir DIR --dataset fashion_mnist --skip-small \
+    python benchmarks/gradient_free.py --data-dir DIR --dataset fashion_mnist --skip-small \\
         --filters 32,64 --epochs 1 --readout-epochs 2
     python benchmarks/gradient_free.py --data-dir DIR --quick                      # smoke run
 
