@@ -256,7 +256,9 @@ def main() -> None:
     )
     parser.add_argument("--readout", choices=["streaming", "ridge"], help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--examples", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--examples", type=int, help="training examples of the full run (default 60000)"
+    )
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,7 +280,7 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    small, large = (1000, 2000) if args.quick else (6000, 60000)
+    small, large = (1000, 2000) if args.quick else (6000, args.examples or 60000)
     with tempfile.TemporaryDirectory(prefix="gradient-free-bench-") as directory:
         saved_gf = os.path.join(directory, "gradient_free.keras")
         saved_ste = os.path.join(directory, "ste.keras")
