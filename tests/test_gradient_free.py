@@ -1,19 +1,26 @@
 """Gradient-free, bit-level training: exact monotone steps, learning, determinism, k-means,
-and that the result is an ordinary Keras model."""
+readouts (exact and streamed, flat memory), and that the result is an ordinary Keras model."""
+
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from bitnets_tf import layers
-from bitnets_tf.training import gradient_free
 from bitnets_tf.training.gradient_free import (
     BitFlipBlockTrainer,
     BitLayerState,
+    RidgeReadout,
+    StreamingReadout,
     fit_ridge_readout,
+    fit_streaming_readout,
     hadamard_codes,
     train_gradient_free,
 )
+from bitnets_tf.training.gradient_free import readout as gradient_free_readout
 from bitnets_tf.training.hamming_kmeans import hamming_kmeans
 
 
@@ -87,7 +94,7 @@ def test_two_layer_binary_net_learns_a_separable_toy_task_and_is_deterministic()
     def run():
         trainer = dict(seed=3, kmeans_patches=2000)
         return train_gradient_free(
-            train, 3, filters=(16, 32), epochs_per_block=2, readout_l2=None, **trainer
+            train, 3, filters=(16, 32), epochs_per_block=2, readout=None, **trainer
         )
 
     first, second = run(), run()
@@ -136,8 +143,11 @@ def test_readout_pool_sets_the_readout_width():
     with pytest.raises(ValueError, match="`readout_pool` must be an integer >= 1"):
         train_gradient_free(train, 3, filters=(8, 8), readout_pool=0)
     # 10×10 → conv 8×8 → pool 4×4 → conv 2×2×8; readout_pool=1 keeps all 2·2·8 signs
-    result = train_gradient_free(train, 3, filters=(8, 8), readout_pool=1, kmeans_patches=200)
-    assert tuple(result.model.get_layer("ridge_readout").kernel.shape) == (32, 3)
+    for readout in (StreamingReadout(), RidgeReadout()):
+        result = train_gradient_free(
+            train, 3, filters=(8, 8), readout=readout, readout_pool=1, kmeans_patches=200
+        )
+        assert tuple(result.model.get_layer("readout").kernel.shape) == (32, 3)
 
 
 def test_hamming_kmeans_recovers_planted_centroids():
@@ -161,7 +171,7 @@ def test_ridge_readout_solves_least_squares(monkeypatch):
     expected = np.linalg.lstsq(np.hstack([x, np.ones((200, 1))]), 2 * np.eye(2)[y] - 1, rcond=None)
     np.testing.assert_allclose(kernel, expected[0][:-1], atol=1e-4)
     # accumulated over several chunks of rows (128 + 72 here), the same exact sums
-    monkeypatch.setattr(gradient_free, "_READOUT_ROWS_PER_UPDATE", 100)
+    monkeypatch.setattr(gradient_free_readout, "_READOUT_ROWS_PER_UPDATE", 100)
     chunked_kernel, chunked_bias = fit_ridge_readout(data, 2, l2=1e-6)
     np.testing.assert_array_equal(chunked_kernel, kernel)
     np.testing.assert_array_equal(chunked_bias, bias)
@@ -180,3 +190,118 @@ def test_unsupported_layers_are_rejected_with_the_reason():
         BitLayerState(zero_padded, hadamard_codes(2, 4))
     with pytest.raises(ValueError, match="`window_batches` must be an integer >= 1"):
         BitFlipBlockTrainer(window_batches=0)
+
+
+def _least_squares_case():
+    """200 examples of 6 ±1 features with a real-valued ±1 one-hot target of 3 classes."""
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1.0, 1.0], size=(200, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64") + (x[:, 1] > 0)
+    design = np.hstack([x, np.ones((200, 1))])
+    targets = 2 * np.eye(3)[y] - 1
+    exact = np.linalg.lstsq(design, targets, rcond=None)[0]
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(100), design, targets, exact
+
+
+def test_streaming_readout_reaches_the_exact_least_squares_solution():
+    data, design, targets, exact = _least_squares_case()
+    kernel, bias = fit_streaming_readout(data, 3, epochs=60, learning_rate=0.1, loss="squared")
+
+    def error(solution):
+        return float(np.sum((design @ solution - targets) ** 2))
+
+    streamed = np.vstack([kernel, bias])
+    assert error(streamed) <= error(exact) * (1 + 1e-4)  # within 0.01 % of the optimum
+    np.testing.assert_allclose(streamed, exact, atol=5e-3)
+    ridge_kernel, ridge_bias = fit_ridge_readout(data, 3, l2=1e-6)
+    np.testing.assert_allclose(kernel, ridge_kernel, atol=5e-3)
+    np.testing.assert_allclose(bias, ridge_bias, atol=5e-3)
+
+
+def test_streaming_readout_is_deterministic_and_classifies():
+    data, design, _, _ = _least_squares_case()
+    labels = np.concatenate([y.numpy() for _, y in data])
+    first = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.1)
+    second = fit_streaming_readout(data, 3, epochs=20, learning_rate=0.1)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+    scores = design[:, :-1] @ first[0] + first[1]
+    assert (scores.argmax(1) == labels).mean() == 1.0  # the classes are separable
+
+
+def test_streaming_readout_rejects_bad_arguments_with_the_fix():
+    data, _, _, _ = _least_squares_case()
+    unknown = data.filter(lambda x, y: True)  # the number of batches is unknown
+    with pytest.raises(ValueError, match="assert_cardinality"):
+        fit_streaming_readout(unknown, 3)
+    with pytest.raises(ValueError, match="The dataset is empty"):
+        fit_streaming_readout(data.take(0), 3)
+    with pytest.raises(ValueError, match="`loss` must be one of"):
+        fit_streaming_readout(data, 3, loss="hinge")
+    train, _, _ = _bars(100, seed=4)
+    with pytest.raises(ValueError, match="`readout` must be a StreamingReadout"):
+        train_gradient_free(train, 3, filters=(8,), readout="ridge")
+
+
+_FLAT_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import bitnets_tf
+    import tensorflow as tf
+    from bitnets_tf.training.gradient_free import fit_streaming_readout
+
+    def stream(batches, width=20000, rows=100):
+        def batch(i):
+            seed = tf.stack([i, tf.constant(0, tf.int64)])
+            uniform = tf.random.stateless_uniform([rows, width], seed)
+            labels = tf.random.stateless_uniform([rows], seed + 1, maxval=10, dtype=tf.int64)
+            return tf.sign(uniform - 0.5), labels
+        return tf.data.Dataset.range(batches).map(batch)
+
+    peaks = []
+    for batches in (4, 40):
+        fit_streaming_readout(stream(batches), 10, epochs=1, learning_rate=1e-5)
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peaks[0], peaks[1])
+    """
+)
+
+
+def test_streaming_readout_memory_is_flat_in_the_examples_and_linear_in_the_width():
+    # 20,000 features: a d×d float64 Gram matrix would be 3.2 GB, and the 40 batches of
+    # 100 rows (8 MB each as float32) would add 320 MB if they were held.
+    run = subprocess.run(
+        [sys.executable, "-c", _FLAT_MEMORY_SCRIPT], capture_output=True, text=True, check=True
+    )
+    few, many = (float(v) for v in run.stdout.split())
+    assert many - few < 100  # MB, for 10x the examples
+    assert many < 2000
+
+
+def test_a_deeper_stack_trains_every_block_from_hamming_kmeans_and_learns(monkeypatch):
+    from bitnets_tf.training.gradient_free import trainer as trainer_module
+
+    clustered = []
+
+    def recording_kmeans(patches, clusters, **options):
+        clustered.append((patches.shape[1], clusters))
+        return hamming_kmeans(patches, clusters, **options)
+
+    monkeypatch.setattr(trainer_module, "hamming_kmeans", recording_kmeans)
+    train, _, _ = _bars(400, seed=6)
+    _, x_test, y_test = _bars(200, seed=7)
+    result = train_gradient_free(
+        train,
+        3,
+        filters=(8, 16, 16),
+        pool=(False, False),
+        kmeans_blocks=(0, 1, 2),
+        kmeans_patches=1000,
+        seed=1,
+    )
+    # (fan-in, filters) of each block: 3×3 patches of the image, then of 8 and 16 channels
+    assert clustered == [(9, 8), (72, 16), (144, 16)]
+    assert len(result.histories) == 3
+    assert all(h["bit_flips"][0] > 0 for h in result.histories)
+    accuracy = (result.model.predict(x_test, verbose=0).argmax(1) == y_test).mean()
+    assert accuracy > 0.8  # chance is 1/3

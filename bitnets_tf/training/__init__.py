@@ -10,6 +10,8 @@ One module per recipe:
 - :mod:`~bitnets_tf.training.two_step`: ReActNet's two-step schedule.
 - :mod:`~bitnets_tf.training.layerwise`: greedy layer-wise training with a pluggable block
   trainer, streaming features through tf.data.
+- :mod:`~bitnets_tf.training.gradient_free`: bit-level training of binary layers without
+  gradients (``train_gradient_free``, ``BitFlipBlockTrainer``, streamed readouts).
 - :mod:`~bitnets_tf.training.flip_ratio`, :mod:`~bitnets_tf.training.non_finite`,
   :mod:`~bitnets_tf.training.checkpoints`: callbacks (flip ratio, NaN/Inf stop, atomic best
   model; exact resume with ``tf.keras.callbacks.BackupAndRestore``).
@@ -24,6 +26,15 @@ from bitnets_tf.training.clipping import clip_latent_weights
 from bitnets_tf.training.curves import history_figure, plot_training_curves
 from bitnets_tf.training.distillation import DistillationLoss, Distiller, reactnet_distiller
 from bitnets_tf.training.flip_ratio import FlipRatio
+from bitnets_tf.training.gradient_free import (
+    BitFlipBlockTrainer,
+    BitLayerState,
+    RidgeReadout,
+    StreamingReadout,
+    fit_ridge_readout,
+    fit_streaming_readout,
+    train_gradient_free,
+)
 from bitnets_tf.training.layerwise import (
     BlockStage,
     GradientBlockTrainer,
@@ -44,6 +55,8 @@ from bitnets_tf.training.two_step import TwoStepResult, TwoStepTrainer, transfer
 __all__ = [
     "OPTIMIZER_KINDS",
     "BestModelCheckpoint",
+    "BitFlipBlockTrainer",
+    "BitLayerState",
     "BlockStage",
     "DistillationLoss",
     "Distiller",
@@ -51,7 +64,9 @@ __all__ = [
     "GradientBlockTrainer",
     "LayerwiseResult",
     "LayerwiseTrainer",
+    "RidgeReadout",
     "StopOnNonFinite",
+    "StreamingReadout",
     "TwoStepResult",
     "TwoStepTrainer",
     "as_legacy_optimizer",
@@ -61,10 +76,13 @@ __all__ = [
     "clip_latent_weights",
     "completed_epochs",
     "exponential_decay",
+    "fit_ridge_readout",
+    "fit_streaming_readout",
     "history_figure",
     "is_binary_variable",
     "linear_decay",
     "plot_training_curves",
     "reactnet_distiller",
+    "train_gradient_free",
     "transfer_weights",
 ]
