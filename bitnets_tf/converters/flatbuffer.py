@@ -280,21 +280,26 @@ def _decode(name: bytes | str | None) -> str:
 
 def signature_io(flatbuffer: bytes) -> tuple[dict[str, int], dict[str, int]] | None:
     """From the first signature: input and output names mapped to their positions among the
-    subgraph's inputs and outputs (the interpreter's order); None without a signature."""
+    subgraph's inputs and outputs (the interpreter's order); None without a signature, or
+    when the signature names tensors that are not the subgraph's inputs and outputs (a file
+    whose outputs were edited)."""
     model = schema.Model.GetRootAsModel(flatbuffer, 0)
     if not model.SignatureDefsLength():
         return None
     signature = model.SignatureDefs(0)
     inputs, outputs = io_tensors(flatbuffer)
 
-    def positions(count, entry, order) -> dict[str, int]:
-        maps = (entry(i) for i in range(count))
+    def positions(count, entry, order) -> dict[str, int] | None:
+        maps = [entry(i) for i in range(count)]
+        if any(m.TensorIndex() not in order for m in maps):
+            return None
         return {_decode(m.Name()): order.index(m.TensorIndex()) for m in maps}
 
-    return (
-        positions(signature.InputsLength(), signature.Inputs, inputs),
-        positions(signature.OutputsLength(), signature.Outputs, outputs),
-    )
+    named_inputs = positions(signature.InputsLength(), signature.Inputs, inputs)
+    named_outputs = positions(signature.OutputsLength(), signature.Outputs, outputs)
+    if named_inputs is None or named_outputs is None:
+        return None
+    return named_inputs, named_outputs
 
 
 # Keys of signatures traced from a concrete function with positional arguments (the int8
