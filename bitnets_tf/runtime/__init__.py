@@ -1,0 +1,103 @@
+"""Bitpacked inference on the stock TFLite interpreter: C kernels for the larq-compute-engine
+operators (``LceQuantize``, ``LceDequantize``, ``LceBconv2d``, ``LceBMaxPool2d``) that the
+``lce`` conversion target emits, registered into ``tf.lite``'s interpreter as custom operators.
+
+>>> from bitnets_tf import runtime
+>>> interpreter = runtime.make_interpreter("model.tflite", num_threads=2)  # doctest: +SKIP
+
+The kernels compute exactly what larq-compute-engine 0.16's interpreter computes (bit-exact
+outputs) and pick the fastest XOR+popcount code this CPU supports at run time (AVX-512
+VPOPCNTDQ, AVX2, POPCNT, NEON or portable C).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from bitnets_tf.runtime._library import RuntimeUnavailableError, add_custom_address, kernels
+
+__all__ = [
+    "RuntimeUnavailableError",
+    "available",
+    "force_kernel",
+    "kernel_name",
+    "make_interpreter",
+    "unavailable_reason",
+]
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernels cannot be used here, or ``None`` if they can."""
+    try:
+        kernels()
+        add_custom_address()
+    except RuntimeUnavailableError as error:
+        return str(error)
+    return None
+
+
+def available() -> bool:
+    """Whether :func:`make_interpreter` can run bitpacked models here."""
+    return unavailable_reason() is None
+
+
+def kernel_name() -> str:
+    """The binary GEMM kernel in use: ``avx512``, ``avx2``, ``popcnt``, ``neon`` or ``portable``."""
+    return kernels().bitnets_kernel().decode()
+
+
+def force_kernel(name: str | None) -> None:
+    """Use the kernel ``name`` for interpreters created afterwards (``None``: the fastest).
+
+    Raises:
+        ValueError: this build or CPU cannot run that kernel.
+    """
+    if not kernels().bitnets_force_kernel(name.encode() if name else None):
+        raise ValueError(
+            f"Kernel {name!r} is not available on this CPU/build; the fastest is "
+            f"{kernel_name()!r} (choices: avx512, avx2, popcnt, neon, portable)."
+        )
+
+
+def _register(resolver_address: int) -> None:
+    kernels().bitnets_register(resolver_address, add_custom_address())
+
+
+def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnnpack: bool = True):
+    """A ``tf.lite.Interpreter`` that runs the LCE operators with these kernels, tensors
+    allocated.
+
+    Args:
+        model: the ``.tflite`` flatbuffer or a path to it.
+        num_threads: interpreter threads, also used by the binary convolutions.
+        xnnpack: run the float operators with TFLite's default XNNPACK delegate (fast, as on a
+            phone); ``False`` runs them with TFLite's builtin kernels, the ones
+            larq-compute-engine's interpreter uses, so that whole models match it bit for bit.
+
+    Raises:
+        RuntimeUnavailableError: the kernels are not built or TensorFlow lacks the hook.
+        ValueError: ``num_threads`` is not a positive integer.
+    """
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}.")
+    reason = unavailable_reason()
+    if reason:
+        raise RuntimeUnavailableError(reason)
+    from tensorflow.lite.python.interpreter import InterpreterWithCustomOps, OpResolverType
+
+    content = model if isinstance(model, bytes) else None
+    path = None if content is not None else os.fspath(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT move)
+        interpreter = InterpreterWithCustomOps(
+            custom_op_registerers=[_register],
+            model_content=content,
+            model_path=path,
+            num_threads=num_threads,
+            experimental_op_resolver_type=(
+                OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            ),
+        )
+    interpreter.allocate_tensors()
+    return interpreter
