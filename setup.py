@@ -10,7 +10,7 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).parent
 KERNEL_SOURCES = [
     f"bitnets_tf/runtime/csrc/{name}.c"
-    for name in ("flexbuffer", "bitpack_ops", "bgemm", "bconv", "register", "pymodule")
+    for name in ("flexbuffer", "bitpack_ops", "bgemm", "bconv", "peak", "register", "pymodule")
 ]
 # y = x * m + b must round like larq-compute-engine's kernels: no fused multiply-add.
 KERNEL_FLAGS = ["-O3", "-std=c11", "-ffp-contract=off"]

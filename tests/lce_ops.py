@@ -5,18 +5,14 @@ the same random input."""
 
 from __future__ import annotations
 
-import copy
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from tensorflow.lite.python import schema_py_generated as schema
-from tensorflow.lite.tools import flatbuffer_utils
 
 from bitnets_tf import runtime
-
-INT32 = schema.TensorType.INT32
+from bitnets_tf.runtime.operators import lce_operators
 
 
 def lce_interpreter(flatbuffer: bytes):
@@ -37,31 +33,6 @@ def run_ours(
         interpreter.set_tensor(detail["index"], value)
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
-
-
-def single_operator_models(flatbuffer: bytes) -> list[tuple[str, bytes]]:
-    """(operator name, one-operator model) for every Lce* operator in the model."""
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    graph = model.subgraphs[0]
-    constant = {
-        i
-        for i, tensor in enumerate(graph.tensors)
-        if model.buffers[tensor.buffer].data is not None and len(model.buffers[tensor.buffer].data)
-    }
-    result = []
-    for operator in graph.operators:
-        code = model.operatorCodes[operator.opcodeIndex]
-        name = code.customCode.decode() if code.customCode else ""
-        if not name.startswith("Lce"):
-            continue
-        single = copy.deepcopy(model)
-        subgraph = single.subgraphs[0]
-        subgraph.operators = [copy.deepcopy(operator)]
-        subgraph.inputs = [i for i in operator.inputs if i >= 0 and i not in constant]
-        subgraph.outputs = list(operator.outputs)
-        single.signatureDefs = []
-        result.append((name, bytes(flatbuffer_utils.convert_object_to_bytearray(single))))
-    return result
 
 
 def random_input(flatbuffer: bytes, seed: int) -> list[np.ndarray]:
@@ -89,7 +60,8 @@ def compare_operators(flatbuffer: bytes, seed: int = 0, num_threads: int = 1) ->
     """Names of the Lce* operators checked; raises AssertionError on the first output that is
     not bit-identical to larq-compute-engine's."""
     checked = []
-    for index, (name, single) in enumerate(single_operator_models(flatbuffer)):
+    for index, operator in enumerate(lce_operators(flatbuffer)):
+        name, single = operator.name, operator.flatbuffer
         inputs = random_input(single, seed + index)
         expected = run_lce(single, inputs)
         actual = run_ours(single, inputs, num_threads=num_threads)

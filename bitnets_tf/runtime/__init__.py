@@ -23,6 +23,7 @@ __all__ = [
     "force_kernel",
     "kernel_name",
     "make_interpreter",
+    "peak_binary_macs",
     "unavailable_reason",
 ]
 
@@ -58,6 +59,12 @@ def force_kernel(name: str | None) -> None:
             f"Kernel {name!r} is not available on this CPU/build; the fastest is "
             f"{kernel_name()!r} (choices: avx512, avx2, popcnt, neon, portable)."
         )
+
+
+def peak_binary_macs(seconds: float = 0.5) -> float:
+    """Binary multiply-accumulates per second that the current kernel reaches on one thread
+    with its data in the L1 cache: the XNOR+popcount limit of this core."""
+    return float(kernels().bitnets_peak_macs(seconds))
 
 
 def _register(resolver_address: int) -> None:

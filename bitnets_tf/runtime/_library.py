@@ -47,6 +47,8 @@ def kernels() -> ctypes.CDLL:
     lib.bitnets_force_kernel.restype = ctypes.c_int
     lib.bitnets_abi_sizes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
     lib.bitnets_multithreaded.restype = ctypes.c_int
+    lib.bitnets_peak_macs.argtypes = [ctypes.c_double]
+    lib.bitnets_peak_macs.restype = ctypes.c_double
     _check_abi(lib)
     return lib
 
