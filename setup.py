@@ -10,34 +10,39 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).parent
 KERNEL_SOURCES = [
     f"bitnets_tf/runtime/csrc/{name}.c"
-    for name in ("flexbuffer", "bitpack_ops", "bgemm", "bconv", "peak", "register", "pymodule")
+    for name in (
+        "flexbuffer",
+        "bitpack_ops",
+        "bgemm",
+        "bconv",
+        "parallel",
+        "peak",
+        "register",
+        "pymodule",
+    )
 ]
 # y = x * m + b must round like larq-compute-engine's kernels: no fused multiply-add.
-KERNEL_FLAGS = ["-O3", "-std=c11", "-ffp-contract=off"]
+KERNEL_FLAGS = ["-O3", "-std=c11", "-ffp-contract=off", "-pthread"]
 if platform.machine() in ("armv7l", "armv7"):
     KERNEL_FLAGS.append("-mfpu=neon-vfpv4")  # Raspberry Pi 2/3/4 with a 32-bit OS
-OPENMP_FLAGS = ["-fopenmp"]
 
 
 class OptionalBuildExt(build_ext):
-    """Builds the bitpacked kernels with OpenMP, else single-threaded, else not at all: without a
-    C compiler the package installs and works, and ``bitnets_tf.runtime.available()`` is False."""
+    """Builds the bitpacked kernels, or not at all: without a C compiler the package installs
+    and works, and ``bitnets_tf.runtime.available()`` is False."""
 
     def build_extension(self, ext):
-        for extra in (OPENMP_FLAGS, []):
-            ext.extra_compile_args = KERNEL_FLAGS + extra
-            ext.extra_link_args = list(extra)
-            try:
-                super().build_extension(ext)
-                return
-            except Exception as error:  # compiler missing or failing: CompileError, LinkError, ...
-                failure = error
-        sys.stderr.write(
-            "\nWARNING: bitnets-tf's bitpacked kernels were not compiled "
-            f"({type(failure).__name__}: {failure}). Everything else works; to run lce models on "
-            "the stock TFLite interpreter install a C compiler (e.g. `sudo apt install "
-            "build-essential`) and reinstall.\n\n"
-        )
+        ext.extra_compile_args = KERNEL_FLAGS
+        ext.extra_link_args = ["-pthread"]
+        try:
+            super().build_extension(ext)
+        except Exception as failure:  # compiler missing or failing: CompileError, LinkError, ...
+            sys.stderr.write(
+                "\nWARNING: bitnets-tf's bitpacked kernels were not compiled "
+                f"({type(failure).__name__}: {failure}). Everything else works; to run lce "
+                "models on the stock TFLite interpreter install a C compiler (e.g. `sudo apt "
+                "install build-essential`) and reinstall.\n\n"
+            )
 
     def run(self):
         try:

@@ -70,7 +70,7 @@ def files(model: tf.keras.Model) -> dict[str, bytes]:
 
 def tflite_call(interpreter, sample: np.ndarray):
     detail = interpreter.get_input_details()[0]
-    if detail["dtype"] != np.float32:
+    if detail["dtype"] in (np.int8, np.uint8):
         scale, zero_point = detail["quantization"]
         sample = np.clip(np.round(sample / scale) + zero_point, -128, 127).astype(detail["dtype"])
 

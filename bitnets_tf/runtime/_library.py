@@ -40,17 +40,26 @@ def kernels() -> ctypes.CDLL:
             + BUILD_HELP
         )
     lib = ctypes.CDLL(spec.origin)
+    try:
+        _declare(lib)
+    except AttributeError as error:
+        raise RuntimeUnavailableError(
+            f"The compiled kernels ({spec.origin}) do not match this version of bitnets-tf "
+            f"({error}). Reinstall bitnets-tf so that they are rebuilt."
+        ) from None
+    _check_abi(lib)
+    return lib
+
+
+def _declare(lib: ctypes.CDLL) -> None:
     lib.bitnets_register.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.bitnets_register.restype = ctypes.c_int
     lib.bitnets_kernel.restype = ctypes.c_char_p
     lib.bitnets_force_kernel.argtypes = [ctypes.c_char_p]
     lib.bitnets_force_kernel.restype = ctypes.c_int
     lib.bitnets_abi_sizes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
-    lib.bitnets_multithreaded.restype = ctypes.c_int
     lib.bitnets_peak_macs.argtypes = [ctypes.c_double]
     lib.bitnets_peak_macs.restype = ctypes.c_double
-    _check_abi(lib)
-    return lib
 
 
 def _check_abi(lib: ctypes.CDLL) -> None:

@@ -39,7 +39,8 @@ def lce_operators(flatbuffer: bytes) -> list[LceOperator]:
         name = code.customCode.decode() if code.customCode else ""
         if not name.startswith("Lce"):
             continue
-        options = flexbuffers.Loads(bytes(operator.customOptions)) if operator.customOptions else {}
+        raw = operator.customOptions
+        options = flexbuffers.Loads(bytes(raw)) if raw is not None and len(raw) else {}
         single = copy.deepcopy(model)
         subgraph = single.subgraphs[0]
         subgraph.operators = [copy.deepcopy(operator)]

@@ -19,13 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "bgemm.h"
 #include "flexbuffer.h"
 #include "ops.h"
+#include "parallel.h"
+
+/* Below this many binary multiply-accumulates a convolution runs on one thread: waking the
+ * workers would cost more than it saves. */
+#define BN_PARALLEL_MIN_MACS (1 << 22)
 
 /* y = x * m + b must round twice, as LCE does: builds compile with -ffp-contract=off. */
 #if defined(__clang__)
@@ -362,52 +363,57 @@ static void transform_pixel(const BConv* op, const TfLiteNode* node, TfLiteConte
   }
 }
 
+typedef struct {
+  BConv* op;
+  TfLiteContext* ctx;
+  TfLiteNode* node;
+  const uint32_t* input;
+  char* output;
+  int pixels, tiles, out_words;
+  size_t out_elem;
+} EvalJob;
+
+/* One tile: BN_TILE output pixels of one image, all output channels. */
+static void eval_tile(void* context, int t, int thread) {
+  const EvalJob* job = context;
+  const BConv* op = job->op;
+  uint32_t* rows = op->im2col + (size_t)thread * BN_TILE * op->kp;
+  int32_t* acc = op->acc + (size_t)thread * BN_TILE * op->out_c;
+  const int group_out = op->out_c / op->groups;
+  const int b = t / job->tiles;
+  const int p0 = (t % job->tiles) * BN_TILE;
+  const int count = job->pixels - p0 < BN_TILE ? job->pixels - p0 : BN_TILE;
+  const uint32_t* image = job->input + (size_t)b * op->in_h * op->in_w * op->in_words;
+  for (int g = 0; g < op->groups; ++g) {
+    for (int i = 0; i < BN_TILE; ++i) {
+      const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
+      gather_row(op, image, p / op->cols.out, p % op->cols.out, g, rows + (size_t)i * op->kp);
+    }
+    op->bgemm(rows, op->filters + (size_t)g * group_out * op->kp, group_out, op->kp,
+              acc + g * group_out, op->out_c);
+  }
+  for (int i = 0; i < count; ++i) {
+    const int p = p0 + i;
+    char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
+    transform_pixel(op, job->node, job->ctx, acc + (size_t)i * op->out_c, out,
+                    p / op->cols.out, p % op->cols.out);
+  }
+}
+
 static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
   BConv* op = node->user_data;
   BN_ENSURE(ctx, op->setup_done || setup(ctx, node, op), "LceBconv2d: out of memory.");
-  int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
-  BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
-  const TfLiteTensor* input = bn_input(ctx, node, 0);
   TfLiteTensor* output = bn_output(ctx, node, 0);
-  const int pixels = op->rows.out * op->cols.out;
-  const int tiles = (pixels + BN_TILE - 1) / BN_TILE;
-  const int total = op->batches * tiles;
-  const int out_words = output->dims->data[3];
-  const size_t out_elem = op->out_type == kTfLiteInt8 ? 1 : 4;
-  const int group_out = op->out_c / op->groups;
-  if (threads > total) threads = total;
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(threads) schedule(static)
-#endif
-  for (int t = 0; t < total; ++t) {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num();
-#else
-    const int tid = 0;
-#endif
-    uint32_t* rows = op->im2col + (size_t)tid * BN_TILE * op->kp;
-    int32_t* acc = op->acc + (size_t)tid * BN_TILE * op->out_c;
-    const int b = t / tiles;
-    const int p0 = (t % tiles) * BN_TILE;
-    const int count = pixels - p0 < BN_TILE ? pixels - p0 : BN_TILE;
-    const uint32_t* image =
-        (const uint32_t*)input->data + (size_t)b * op->in_h * op->in_w * op->in_words;
-    for (int g = 0; g < op->groups; ++g) {
-      for (int i = 0; i < BN_TILE; ++i) {
-        const int p = p0 + (i < count ? i : 0);
-        gather_row(op, image, p / op->cols.out, p % op->cols.out, g,
-                   rows + (size_t)i * op->kp);
-      }
-      op->bgemm(rows, op->filters + (size_t)g * group_out * op->kp, group_out, op->kp,
-                acc + g * group_out, op->out_c);
-    }
-    for (int i = 0; i < count; ++i) {
-      const int p = p0 + i;
-      char* out = (char*)output->data + (((size_t)b * pixels + p) * out_words) * out_elem;
-      transform_pixel(op, node, ctx, acc + (size_t)i * op->out_c, out, p / op->cols.out,
-                      p % op->cols.out);
-    }
-  }
+  EvalJob job = {op, ctx, node, bn_input(ctx, node, 0)->data, output->data,
+                 op->rows.out * op->cols.out, 0, output->dims->data[3],
+                 op->out_type == kTfLiteInt8 ? 1 : 4};
+  job.tiles = (job.pixels + BN_TILE - 1) / BN_TILE;
+  const int total = op->batches * job.tiles;
+  const double macs = (double)op->batches * job.pixels * op->out_c * op->row_words * 32.0;
+  int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
+  if (macs < BN_PARALLEL_MIN_MACS) threads = 1;
+  BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
+  bn_parallel_for(total, threads, eval_tile, &job);
   return kTfLiteOk;
 }
 

@@ -36,11 +36,3 @@ void bitnets_abi_sizes(size_t* sizes) {
   sizes[2] = offsetof(TfLiteContext, recommended_num_threads);
 }
 
-/* Whether this build runs kernels on several threads (OpenMP). */
-int bitnets_multithreaded(void) {
-#ifdef _OPENMP
-  return 1;
-#else
-  return 0;
-#endif
-}
