@@ -9,6 +9,11 @@
 #include "flexbuffer.h"
 #include "ops.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BN_X86 1
+#endif
+
 int bn_window(int padding, int in, int filter, int stride, int dilation, BnWindow* window) {
   const int effective = (filter - 1) * dilation + 1;
   if (stride <= 0 || dilation <= 0 || filter <= 0) return 0;
@@ -66,6 +71,51 @@ static TfLiteStatus quantize_prepare(TfLiteContext* ctx, TfLiteNode* node) {
   return ctx->ResizeTensor(ctx, out, shape);
 }
 
+/* Packs `words` full words of float signs (v < 0: bit set; -0.0 and NaN: clear). */
+static void pack_floats_portable(const float* src, int words, uint32_t* dst) {
+  for (int w = 0; w < words; ++w, src += BN_WORD_BITS) {
+    uint32_t bits = 0;
+    for (int i = 0; i < BN_WORD_BITS; ++i) bits |= (uint32_t)(src[i] < 0.0f) << i;
+    dst[w] = bits;
+  }
+}
+
+#ifdef BN_X86
+__attribute__((target("avx2"))) static void pack_floats_avx2(const float* src, int words,
+                                                              uint32_t* dst) {
+  const __m256 zero = _mm256_setzero_ps();
+  for (int w = 0; w < words; ++w, src += BN_WORD_BITS) {
+    uint32_t bits = 0;
+    for (int j = 0; j < 4; ++j) {
+      const __m256 less = _mm256_cmp_ps(_mm256_loadu_ps(src + 8 * j), zero, _CMP_LT_OQ);
+      bits |= (uint32_t)_mm256_movemask_ps(less) << (8 * j);
+    }
+    dst[w] = bits;
+  }
+}
+
+__attribute__((target("avx512f"))) static void pack_floats_avx512(const float* src, int words,
+                                                                   uint32_t* dst) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int w = 0; w < words; ++w, src += BN_WORD_BITS) {
+    const uint32_t lo = _mm512_cmp_ps_mask(_mm512_loadu_ps(src), zero, _CMP_LT_OQ);
+    const uint32_t hi = _mm512_cmp_ps_mask(_mm512_loadu_ps(src + 16), zero, _CMP_LT_OQ);
+    dst[w] = lo | (hi << 16);
+  }
+}
+#endif
+
+typedef void (*PackFloats)(const float* src, int words, uint32_t* dst);
+
+static PackFloats pack_floats_select(void) {
+#ifdef BN_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return pack_floats_avx512;
+  if (__builtin_cpu_supports("avx2")) return pack_floats_avx2;
+#endif
+  return pack_floats_portable;
+}
+
 static TfLiteStatus quantize_eval(TfLiteContext* ctx, TfLiteNode* node) {
   const TfLiteTensor* in = bn_input(ctx, node, 0);
   TfLiteTensor* out = bn_output(ctx, node, 0);
@@ -73,8 +123,16 @@ static TfLiteStatus quantize_eval(TfLiteContext* ctx, TfLiteNode* node) {
   const int cols = in->dims->data[in->dims->size - 1];
   const int words = bn_packed_size(cols);
   uint32_t* dst = out->data;
+  int full = 0; /* words packed by the SIMD path, per row */
+  if (in->type == kTfLiteFloat32) {
+    static PackFloats pack = NULL;
+    if (!pack) pack = pack_floats_select();
+    full = cols / BN_WORD_BITS;
+    for (int r = 0; r < rows; ++r)
+      pack((const float*)in->data + (size_t)r * cols, full, dst + (size_t)r * words);
+  }
   for (int r = 0; r < rows; ++r) {
-    for (int w = 0; w < words; ++w) {
+    for (int w = full; w < words; ++w) {
       const int start = w * BN_WORD_BITS;
       const int n = cols - start < BN_WORD_BITS ? cols - start : BN_WORD_BITS;
       uint32_t bits = 0;
