@@ -298,6 +298,22 @@ static int ensure_scratch(BConv* op, int threads) {
   return op->scratch_threads > 0;
 }
 
+/* Copies (or zeroes, if src is NULL) `words` words; small even counts as inline 64-bit moves,
+ * since most rows are a few words per tap. */
+static inline void copy_words(uint32_t* dst, const uint32_t* src, size_t words) {
+  if (words <= 8 && words % 2 == 0) {
+    for (size_t w = 0; w < words; w += 2) {
+      uint64_t v = 0;
+      if (src) memcpy(&v, src + w, sizeof(v));
+      memcpy(dst + w, &v, sizeof(v));
+    }
+  } else if (src) {
+    memcpy(dst, src, words * sizeof(uint32_t));
+  } else {
+    memset(dst, 0, words * sizeof(uint32_t));
+  }
+}
+
 /* The im2col row of output pixel (oy, ox) for group g: the group's words of every tap, zeros
  * outside the input, zero-padded to kp words. */
 static void gather_row(const BConv* op, const uint32_t* image, int oy, int ox, int g,
@@ -308,14 +324,12 @@ static void gather_row(const BConv* op, const uint32_t* image, int oy, int ox, i
   uint32_t* dst = row;
   for (int fy = 0; fy < op->filter_h; ++fy) {
     const int y = y0 + fy * op->dil_h;
+    const int row_inside = y >= 0 && y < op->in_h;
     for (int fx = 0; fx < op->filter_w; ++fx, dst += words) {
       const int x = x0 + fx * op->dil_w;
-      if (y < 0 || y >= op->in_h || x < 0 || x >= op->in_w) {
-        memset(dst, 0, words * sizeof(uint32_t));
-      } else {
-        memcpy(dst, image + ((size_t)y * op->in_w + x) * op->in_words + g * words,
-               words * sizeof(uint32_t));
-      }
+      const int inside = row_inside && x >= 0 && x < op->in_w;
+      copy_words(dst, inside ? image + ((size_t)y * op->in_w + x) * op->in_words + g * words : NULL,
+                 words);
     }
   }
   if (op->kp > op->row_words) row[op->row_words] = 0;

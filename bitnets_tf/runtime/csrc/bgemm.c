@@ -110,6 +110,21 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i xor_pop
   return _mm512_popcnt_epi64(_mm512_xor_si512(a, b));
 }
 
+/* The total of each of 4 vectors of 64-bit counts, stored as 4 int32: pairs within 128-bit lanes
+ * first, then across lanes, with fewer shuffles than 4 separate reductions. */
+__attribute__((target("avx512f"))) static inline void store_sums4(const __m512i v[4],
+                                                                 int32_t* out) {
+  const __m512i t01 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[0], v[1]),
+                                       _mm512_unpackhi_epi64(v[0], v[1]));  /* [s0 s1] x 4 */
+  const __m512i t23 = _mm512_add_epi64(_mm512_unpacklo_epi64(v[2], v[3]),
+                                       _mm512_unpackhi_epi64(v[2], v[3]));  /* [s2 s3] x 4 */
+  const __m512i u = _mm512_add_epi64(_mm512_shuffle_i64x2(t01, t23, 0x44),
+                                     _mm512_shuffle_i64x2(t01, t23, 0xee));
+  const __m512i w = _mm512_add_epi64(_mm512_shuffle_i64x2(u, u, 0x88),
+                                     _mm512_shuffle_i64x2(u, u, 0xdd)); /* s0 s1 s2 s3 ... */
+  _mm_storeu_si128((__m128i*)out, _mm256_castsi256_si128(_mm512_cvtepi64_epi32(w)));
+}
+
 /* 4 rows x 4 filters per step, 512 bits at a time; the last block is a masked load. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
     const uint32_t* rows, const uint32_t* filters, int nfilters, int kp, int32_t* acc,
@@ -143,9 +158,7 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
         a[3][j] = _mm512_add_epi64(a[3][j], xor_popcount512(x3, y));
       }
     }
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j)
-        acc[(size_t)i * ldacc + f + j] = (int32_t)_mm512_reduce_add_epi64(a[i][j]);
+    for (int i = 0; i < 4; ++i) store_sums4(a[i], acc + (size_t)i * ldacc + f);
   }
   for (; f < nfilters; ++f) {
     const uint32_t* w = filters + (size_t)f * kp;
@@ -169,6 +182,11 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
 #endif /* BN_X86 */
 
 #ifdef BN_NEON
+static inline uint64_t vaddvq_u16_portable(uint16x8_t v) {
+  const uint64x2_t wide = vpaddlq_u32(vpaddlq_u16(v));
+  return vgetq_lane_u64(wide, 0) + vgetq_lane_u64(wide, 1);
+}
+
 /* 4 rows x 2 filters, 128 bits at a time: byte popcounts (vcnt) pairwise-added into 16-bit lanes,
  * widened to 32 bits every 1024 blocks (at most 16 per lane per block, so no overflow). */
 static void bgemm_neon(const uint32_t* rows, const uint32_t* filters, int nfilters, int kp,
@@ -198,6 +216,109 @@ static void bgemm_neon(const uint32_t* rows, const uint32_t* filters, int nfilte
   }
 }
 #endif /* BN_NEON */
+
+/* ---- XNOR+popcount limit loops: 8 independent register-resident XOR+popcount+add chains per
+ * iteration, the operand changing every iteration so nothing can be hoisted. ---- */
+
+#define BN_LIMIT_CHAINS 8
+
+static uint64_t limit_portable(long iterations, int* bits) {
+  uint64_t x[BN_LIMIT_CHAINS], a[BN_LIMIT_CHAINS] = {0}, y = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) x[i] = 0x0123456789abcdefULL * (uint64_t)(i + 1);
+  for (long n = 0; n < iterations; ++n, ++y)
+    for (int i = 0; i < BN_LIMIT_CHAINS; ++i) a[i] += (uint64_t)__builtin_popcountll(x[i] ^ y);
+  *bits = 64 * BN_LIMIT_CHAINS;
+  uint64_t sum = 0;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) sum += a[i];
+  return sum;
+}
+
+#ifdef BN_X86
+__attribute__((target("popcnt"))) static uint64_t limit_popcnt(long iterations, int* bits) {
+  uint64_t x[BN_LIMIT_CHAINS], a[BN_LIMIT_CHAINS] = {0}, y = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) x[i] = 0x0123456789abcdefULL * (uint64_t)(i + 1);
+  for (long n = 0; n < iterations; ++n, ++y)
+    for (int i = 0; i < BN_LIMIT_CHAINS; ++i) a[i] += _mm_popcnt_u64(x[i] ^ y);
+  *bits = 64 * BN_LIMIT_CHAINS;
+  uint64_t sum = 0;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) sum += a[i];
+  return sum;
+}
+
+__attribute__((target("avx2"))) static uint64_t limit_avx2(long iterations, int* bits) {
+  __m256i x[BN_LIMIT_CHAINS], a[BN_LIMIT_CHAINS], y = _mm256_set1_epi64x(0x5bd1e995);
+  const __m256i one = _mm256_set1_epi64x(1);
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) {
+    x[i] = _mm256_set1_epi64x(0x0123456789abcdefLL * (i + 1));
+    a[i] = _mm256_setzero_si256();
+  }
+  for (long n = 0; n < iterations; ++n) {
+    y = _mm256_add_epi64(y, one);
+    for (int i = 0; i < BN_LIMIT_CHAINS; ++i)
+      a[i] = sad_add(a[i], popcount256(_mm256_xor_si256(x[i], y)));
+  }
+  *bits = 256 * BN_LIMIT_CHAINS;
+  int64_t sum = 0;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) sum += sum_lanes(a[i]);
+  return (uint64_t)sum;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t limit_avx512(long iterations,
+                                                                                 int* bits) {
+  __m512i x[BN_LIMIT_CHAINS], a[BN_LIMIT_CHAINS], y = _mm512_set1_epi64(0x5bd1e995);
+  const __m512i one = _mm512_set1_epi64(1);
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) {
+    x[i] = _mm512_set1_epi64(0x0123456789abcdefLL * (i + 1));
+    a[i] = _mm512_setzero_si512();
+  }
+  for (long n = 0; n < iterations; ++n) {
+    y = _mm512_add_epi64(y, one);
+    for (int i = 0; i < BN_LIMIT_CHAINS; ++i) a[i] = _mm512_add_epi64(a[i], xor_popcount512(x[i], y));
+  }
+  *bits = 512 * BN_LIMIT_CHAINS;
+  uint64_t sum = 0;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) sum += (uint64_t)_mm512_reduce_add_epi64(a[i]);
+  return sum;
+}
+#endif
+
+#ifdef BN_NEON
+static uint64_t limit_neon(long iterations, int* bits) {
+  uint8x16_t x[BN_LIMIT_CHAINS], y = vdupq_n_u8(0x5b);
+  uint16x8_t a[BN_LIMIT_CHAINS];
+  uint64_t sum = 0;
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) {
+    x[i] = vdupq_n_u8((uint8_t)(0x35 * (i + 1)));
+    a[i] = vdupq_n_u16(0);
+  }
+  for (long n = 0; n < iterations; ++n) {
+    y = vaddq_u8(y, vdupq_n_u8(1));
+    for (int i = 0; i < BN_LIMIT_CHAINS; ++i) a[i] = vpadalq_u8(a[i], vcntq_u8(veorq_u8(x[i], y)));
+    if ((n & 1023) == 1023) /* 16-bit lanes hold at most 4,096 blocks */
+      for (int i = 0; i < BN_LIMIT_CHAINS; ++i) {
+        sum += vaddvq_u16_portable(a[i]);
+        a[i] = vdupq_n_u16(0);
+      }
+  }
+  for (int i = 0; i < BN_LIMIT_CHAINS; ++i) sum += vaddvq_u16_portable(a[i]);
+  *bits = 128 * BN_LIMIT_CHAINS;
+  return sum;
+}
+#endif
+
+uint64_t bn_limit_loop(long iterations, int* bits_per_iteration) {
+  const char* name = bn_bgemm_name();
+#ifdef BN_X86
+  if (strcmp(name, "avx512") == 0) return limit_avx512(iterations, bits_per_iteration);
+  if (strcmp(name, "avx2") == 0) return limit_avx2(iterations, bits_per_iteration);
+  if (strcmp(name, "popcnt") == 0) return limit_popcnt(iterations, bits_per_iteration);
+#endif
+#ifdef BN_NEON
+  if (strcmp(name, "neon") == 0) return limit_neon(iterations, bits_per_iteration);
+#endif
+  (void)name;
+  return limit_portable(iterations, bits_per_iteration);
+}
 
 BnBgemm bn_bgemm_by_name(const char* name) {
   if (strcmp(name, "portable") == 0) return bgemm_portable;

@@ -25,4 +25,9 @@ BnBgemm bn_bgemm_by_name(const char* name);
  * build or CPU cannot run it. */
 int bn_bgemm_force(const char* name);
 
+/* The XNOR+popcount limit loop of the kernel in use: `iterations` steps of independent,
+ * register-resident XOR+popcount+accumulate chains; sets the bits processed per step and returns
+ * a checksum (to keep the work). */
+uint64_t bn_limit_loop(long iterations, int* bits_per_iteration);
+
 #endif /* BITNETS_BGEMM_H_ */
