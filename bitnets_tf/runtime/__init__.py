@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from bitnets_tf.runtime._library import RuntimeUnavailableError, add_custom_address, kernels
+from bitnets_tf.runtime._library import RuntimeUnavailableError, kernels, tflite_host
 
 __all__ = [
     "RuntimeUnavailableError",
@@ -32,7 +32,7 @@ def unavailable_reason() -> str | None:
     """Why the kernels cannot be used here, or ``None`` if they can."""
     try:
         kernels()
-        add_custom_address()
+        tflite_host()
     except RuntimeUnavailableError as error:
         return str(error)
     return None
@@ -68,12 +68,12 @@ def peak_binary_macs(seconds: float = 0.5) -> float:
 
 
 def _register(resolver_address: int) -> None:
-    kernels().bitnets_register(resolver_address, add_custom_address())
+    kernels().bitnets_register(resolver_address, tflite_host().add_custom)
 
 
 def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnnpack: bool = True):
-    """A ``tf.lite.Interpreter`` that runs the LCE operators with these kernels, tensors
-    allocated.
+    """A stock TFLite interpreter (``tf.lite``'s, or ``tflite_runtime``'s where TensorFlow is
+    not installed) that runs the LCE operators with these kernels, tensors allocated.
 
     Args:
         model: the ``.tflite`` flatbuffer or a path to it.
@@ -83,7 +83,8 @@ def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnn
             larq-compute-engine's interpreter uses, so that whole models match it bit for bit.
 
     Raises:
-        RuntimeUnavailableError: the kernels are not built or TensorFlow lacks the hook.
+        RuntimeUnavailableError: the kernels are not built or no TFLite package with the hook
+            is installed.
         ValueError: ``num_threads`` is not a positive integer.
     """
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
@@ -91,19 +92,20 @@ def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnn
     reason = unavailable_reason()
     if reason:
         raise RuntimeUnavailableError(reason)
-    from tensorflow.lite.python.interpreter import InterpreterWithCustomOps, OpResolverType
+    module = tflite_host().interpreter_module
+    resolver = module.OpResolverType
 
     content = model if isinstance(model, bytes) else None
     path = None if content is not None else os.fspath(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT move)
-        interpreter = InterpreterWithCustomOps(
+        interpreter = module.InterpreterWithCustomOps(
             custom_op_registerers=[_register],
             model_content=content,
             model_path=path,
             num_threads=num_threads,
             experimental_op_resolver_type=(
-                OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+                resolver.AUTO if xnnpack else resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
             ),
         )
     interpreter.allocate_tensors()

@@ -6,7 +6,9 @@ import ctypes
 import functools
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 # tflite::MutableOpResolver::AddCustom(const char*, const TfLiteRegistration*, int), as mangled
 # by the Itanium C++ ABI (Linux, Android, macOS).
@@ -72,27 +74,62 @@ def _check_abi(lib: ctypes.CDLL) -> None:
         )
 
 
-@functools.cache
-def add_custom_address() -> int:
-    """Address of ``MutableOpResolver::AddCustom`` in TensorFlow's ``libtensorflow_cc``, the
-    library behind ``tf.lite.Interpreter``.
+@dataclass(frozen=True)
+class TfliteHost:
+    """The Python TFLite package whose interpreter takes the operators: its module with
+    ``InterpreterWithCustomOps`` and ``OpResolverType``, and the address of its
+    ``MutableOpResolver::AddCustom``."""
 
-    Raises:
-        RuntimeUnavailableError: TensorFlow's library or the symbol is missing.
-    """
-    import tensorflow as tf
+    package: str
+    interpreter_module: ModuleType
+    add_custom: int
 
-    library = Path(os.path.dirname(tf.__file__)) / "libtensorflow_cc.so.2"
-    if not library.exists():
-        raise RuntimeUnavailableError(
-            f"TensorFlow's TFLite library ({library.name}) was not found next to "
-            f"{tf.__file__}; the bitpacked kernels register through tf.lite.Interpreter."
-        )
+
+def _add_custom_in(library: Path) -> int | None:
     try:
         symbol = ctypes.CDLL(str(library))[ADD_CUSTOM_SYMBOL]
     except (OSError, AttributeError):
-        raise RuntimeUnavailableError(
-            f"TensorFlow {tf.__version__} does not export tflite::MutableOpResolver::AddCustom; "
-            "the bitpacked kernels need a TensorFlow build that does (2.16 to 2.21 on Linux)."
-        ) from None
+        return None
     return ctypes.cast(symbol, ctypes.c_void_p).value
+
+
+def _tensorflow_host() -> TfliteHost | None:
+    try:
+        import tensorflow as tf
+        from tensorflow.lite.python import interpreter
+    except ImportError:
+        return None
+    address = _add_custom_in(Path(os.path.dirname(tf.__file__)) / "libtensorflow_cc.so.2")
+    return TfliteHost("tensorflow", interpreter, address) if address else None
+
+
+def _tflite_runtime_host() -> TfliteHost | None:
+    try:
+        import tflite_runtime
+        from tflite_runtime import interpreter
+    except ImportError:
+        return None
+    for library in Path(os.path.dirname(tflite_runtime.__file__)).glob("_pywrap_tensorflow_*.so"):
+        address = _add_custom_in(library)
+        if address:
+            return TfliteHost("tflite_runtime", interpreter, address)
+    return None
+
+
+@functools.cache
+def tflite_host() -> TfliteHost:
+    """TensorFlow's ``tf.lite`` (``libtensorflow_cc``) if installed, else ``tflite-runtime``
+    (e.g. on a Raspberry Pi): the packages whose interpreters export the op resolver's
+    ``AddCustom``.
+
+    Raises:
+        RuntimeUnavailableError: neither is installed with that symbol.
+    """
+    host = _tensorflow_host() or _tflite_runtime_host()
+    if host is None:
+        raise RuntimeUnavailableError(
+            "No TFLite interpreter here exports tflite::MutableOpResolver::AddCustom, which the "
+            "bitpacked kernels register through: install tensorflow (2.16 to 2.21) or "
+            "tflite-runtime (2.14, with numpy<2). ai-edge-litert's interpreter does not export it."
+        )
+    return host

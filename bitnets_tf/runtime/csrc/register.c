@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "bgemm.h"
+#include "bitnets_lce.h"
 #include "ops.h"
 
 /* tflite::MutableOpResolver::AddCustom(const char*, const TfLiteRegistration*, int) called through
@@ -14,11 +15,10 @@ typedef void (*AddCustomFn)(void* resolver, const char* name,
 int bitnets_register(void* resolver, void* add_custom) {
   if (!resolver || !add_custom) return 0;
   AddCustomFn add = (AddCustomFn)add_custom;
-  TfLiteRegistration* all[] = {bn_register_quantize(), bn_register_dequantize(),
-                               bn_register_bconv2d(), bn_register_bmaxpool()};
-  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); ++i)
-    add(resolver, all[i]->custom_name, all[i], 1);
-  return (int)(sizeof(all) / sizeof(all[0]));
+  int count = 0;
+  for (const struct TfLiteRegistration* r; (r = bitnets_registration(count)) != NULL; ++count)
+    add(resolver, r->custom_name, r, 1);
+  return count;
 }
 
 /* The binary GEMM kernel new operators use ("avx512", "avx2", "popcnt", "neon", "portable"). */
@@ -36,3 +36,21 @@ void bitnets_abi_sizes(size_t* sizes) {
   sizes[2] = offsetof(TfLiteContext, recommended_num_threads);
 }
 
+
+/* The registration of operator `index` (0 to 3, NULL past the end) for TFLite's C API, e.g.
+ *   TfLiteInterpreterOptionsAddCustomOp(options, r->custom_name, r, 1, 1);
+ * (Android's libtensorflowlite_jni.so, tflite-runtime's and LiteRT's C libraries). */
+const struct TfLiteRegistration* bitnets_registration(int index) {
+  switch (index) {
+    case 0:
+      return bn_register_quantize();
+    case 1:
+      return bn_register_dequantize();
+    case 2:
+      return bn_register_bconv2d();
+    case 3:
+      return bn_register_bmaxpool();
+    default:
+      return NULL;
+  }
+}
