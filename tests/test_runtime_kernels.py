@@ -42,3 +42,28 @@ def test_neon_kernel_agrees_with_portable_under_qemu(arch, tmp_path):
         pytest.skip(f"needs {compiler[0]} and {qemu} (Debian packages)")
     output = build_and_run([*compiler, "-static"], [qemu], tmp_path)
     assert output.strip() == "neon ok"
+
+
+def test_missing_build_is_reported_and_lce_files_fall_back(monkeypatch):
+    import importlib.util
+
+    from bitnets_tf import runtime
+    from bitnets_tf.runtime import _library
+
+    real_find_spec = importlib.util.find_spec
+
+    def without_kernels(name, *args):
+        return None if name == "bitnets_tf.runtime._kernels" else real_find_spec(name, *args)
+
+    _library.kernels.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", without_kernels)
+    try:
+        assert not runtime.available()
+        assert "not compiled" in runtime.unavailable_reason()
+        assert "C compiler" in runtime.unavailable_reason()
+        with pytest.raises(runtime.RuntimeUnavailableError, match="not compiled"):
+            runtime.make_interpreter(b"")
+    finally:
+        monkeypatch.undo()
+        _library.kernels.cache_clear()
+    assert runtime.available() == (real_find_spec("bitnets_tf.runtime._kernels") is not None)
