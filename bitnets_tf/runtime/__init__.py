@@ -62,8 +62,9 @@ def force_kernel(name: str | None) -> None:
 
 
 def peak_binary_macs(seconds: float = 0.5) -> float:
-    """Binary multiply-accumulates per second that the current kernel reaches on one thread
-    with its data in the L1 cache: the XNOR+popcount limit of this core."""
+    """The XNOR+popcount limit of this core for the current kernel, in binary multiply-
+    accumulates per second on one thread: the faster of independent register-resident
+    XOR+popcount chains and the kernel itself on a cache-resident tile (best 1 ms slice)."""
     return float(kernels().bitnets_peak_macs(seconds))
 
 
