@@ -125,10 +125,17 @@ __attribute__((target("avx512f"))) static inline void store_sums4(const __m512i 
   _mm_storeu_si128((__m128i*)out, _mm256_castsi256_si128(_mm512_cvtepi64_epi32(w)));
 }
 
+/* Rows shorter than this go to the scalar POPCNT kernel. */
+#define BN_AVX512_MIN_WORDS 8
+
 /* 4 rows x 4 filters per step, 512 bits at a time; the last block is a masked load. */
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
     const uint32_t* rows, const uint32_t* filters, int nfilters, int kp, int32_t* acc,
     int ldacc) {
+  if (kp < BN_AVX512_MIN_WORDS) { /* a few words: scalar popcounts waste no vector lanes */
+    bgemm_popcnt(rows, filters, nfilters, kp, acc, ldacc);
+    return;
+  }
   const int blocks = kp / 16;
   const int tail = kp % 16;
   const __mmask16 tail_mask = (__mmask16)((1u << tail) - 1u);
