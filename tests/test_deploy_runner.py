@@ -27,6 +27,8 @@ from bitnets_tf.deploy import (
 from bitnets_tf.deploy.images import example_image
 
 TARGETS = ("lce", "int8", "float")
+# lce files run on stock TFLite with bitnets-tf's kernels when they are built
+LCE_FILE_RUNTIME = "tflite" if interpreters.bitnets_kernels_available() else "lce"
 FASHION_LABELS = list(data.info("fashion_mnist").label_names)
 
 
@@ -113,7 +115,7 @@ def test_invalid_metadata_names_the_key(change, message):
 
 def test_every_target_gives_the_same_top_classes_with_label_names(models, photo):
     results = {target: classify(models[target], photo, top=3) for target in TARGETS}
-    assert results["lce"].runtime == "lce"
+    assert results["lce"].runtime == LCE_FILE_RUNTIME
     assert results["int8"].runtime == results["float"].runtime == "tflite"
     reference = [p.index for p in results["float"].predictions]
     for result in results.values():
@@ -198,8 +200,10 @@ def test_missing_and_corrupt_files_raise_clear_errors(models, photo, tmp_path):
 
 
 def test_an_lce_model_on_the_stock_runtime_says_what_to_do(models, monkeypatch):
+    monkeypatch.setattr(interpreters, "bitnets_kernels_available", lambda: False)
     with pytest.raises(LceRuntimeRequiredError, match=r"--runtime lce.*--target int8"):
         ModelRunner(models["lce"], runtime="tflite")
+    assert ModelRunner(models["lce"]).runtime == "lce"  # auto falls back to LCE's interpreter
     monkeypatch.setattr(interpreters, "lce_available", lambda: False)
     with pytest.raises(LceRuntimeRequiredError, match="LceBconv2d"):
         ModelRunner(models["lce"])  # auto, but larq-compute-engine is not installed
@@ -219,7 +223,8 @@ def test_runner_checks_input_shape_and_options(models):
 
 def test_benchmark_reports_size_operators_and_latency_per_thread_count(models):
     result = benchmark(models["lce"], threads=(1, 2), runs=5, warmup=1)
-    assert result.runtime == "lce" and result.size_bytes == models["lce"].stat().st_size
+    assert result.runtime == LCE_FILE_RUNTIME
+    assert result.size_bytes == models["lce"].stat().st_size
     assert result.operators["LceBconv2d"] == 1 and "LceQuantize" in result.custom_operators
     assert set(result.latency) == {1, 2}
     for stats in result.latency.values():
@@ -239,7 +244,7 @@ def test_run_and_bench_commands(models, photo, capsys):
     assert cli.main(["run", str(models["lce"]), "--input", str(photo), "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "note: converted the RGB image to L" in out
-    assert out.count("%") == 2 and "latency:" in out and "(lce, 1 thread(s))" in out
+    assert out.count("%") == 2 and "latency:" in out and f"({LCE_FILE_RUNTIME}, 1 thread(s))" in out
     bench = ["bench", str(models["int8"]), str(models["lce"]), "--threads", "1,2", "--runs", "3"]
     assert cli.main([*bench, "--warmup", "0"]) == 0
     out = capsys.readouterr().out
@@ -247,7 +252,8 @@ def test_run_and_bench_commands(models, photo, capsys):
     assert out.count("2 thread(s): median") == 2
 
 
-def test_commands_report_bad_input_in_one_line(models, photo, tmp_path, capsys):
+def test_commands_report_bad_input_in_one_line(models, photo, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(interpreters, "bitnets_kernels_available", lambda: False)
     assert cli.main(["run", str(tmp_path / "x.tflite"), "--input", str(photo)]) == 2
     assert "bitnets-tf run: error: No such .tflite file" in capsys.readouterr().err
     stock = ["run", str(models["lce"]), "--input", str(photo), "--runtime", "tflite"]

@@ -31,6 +31,7 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         "--runtime",
         choices=("auto", "lce", "tflite"),
         default="auto",
-        help="interpreter: auto (LCE for models with Lce* operators, else stock TFLite), "
-        "lce, or tflite (stock)",
+        help="interpreter: auto (stock TFLite; Lce* operators with bitnets-tf's kernels, or "
+        "LCE's interpreter if they are not built), lce (LCE's interpreter), or tflite (stock "
+        "TFLite with bitnets-tf's kernels)",
     )

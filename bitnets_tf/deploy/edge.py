@@ -10,8 +10,8 @@ It reads the ``"bitnets_tf"`` metadata from the flatbuffer (labels, normalisatio
 the image like ``bitnets-tf run`` does (Pillow: ITU-R 601-2 luma for 1-channel models, RGB for
 3-channel ones, bilinear resize, ``x = (pixel - mean[c]) / std[c]``) and prints the top
 classes and the median latency. bitnets_tf.deploy uses the same functions on the host.
-Models with larq-compute-engine operators (``lce`` target) need an LCE build instead (see the
-README's Raspberry Pi guide).
+Models with larq-compute-engine operators (``lce`` target) run where bitnets-tf is installed
+with its kernels built (:mod:`bitnets_tf.runtime`, registered into ``tf.lite``'s interpreter).
 """
 
 from __future__ import annotations
@@ -156,8 +156,16 @@ def ranked(
 
 
 def stock_interpreter(model: bytes, threads: int):
-    """An interpreter from ai-edge-litert, else tflite-runtime, else tensorflow's tf.lite: the
+    """An interpreter from bitnets-tf's runtime (``tf.lite`` with kernels for the ``Lce*``
+    operators) if installed, else ai-edge-litert, tflite-runtime or tensorflow's tf.lite: the
     order of bitnets_tf.converters.stock_runtime, repeated here so this file runs alone."""
+    try:
+        from bitnets_tf import runtime
+
+        if runtime.available():
+            return runtime.make_interpreter(model, num_threads=threads)
+    except ImportError:
+        pass
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -193,7 +201,7 @@ def dequantize(value: np.ndarray, dtype, scale: float, zero_point: int) -> np.nd
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a bitnets-tf .tflite (int8 or float target)")
+    parser.add_argument("model", help="a bitnets-tf .tflite (int8, float, or lce with bitnets-tf)")
     parser.add_argument("--input", required=True, help="image file")
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)

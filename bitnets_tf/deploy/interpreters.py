@@ -1,11 +1,13 @@
 """One ``.tflite`` model in the interpreter that can run it, one sample at a time.
 
-``lce`` models (custom operators ``Lce*``) run in larq-compute-engine's interpreter (with its
-indirect BGEMM kernels, about 4x faster than the default ones on x86 and bit-identical);
-``int8`` and ``float`` models run in the stock runtime with its default XNNPACK delegate, as
-on a phone: LiteRT (``ai-edge-litert``) where it is installed, else ``tflite-runtime``, else
-TensorFlow's ``tf.lite`` (:mod:`bitnets_tf.converters.stock_runtime`). int8 inputs and
-outputs are (de)quantized here (:func:`bitnets_tf.deploy.edge.quantize`,
+``lce`` models (custom operators ``Lce*``) run in the stock ``tf.lite.Interpreter`` with
+bitnets-tf's own kernels for those operators (:mod:`bitnets_tf.runtime`, bit-identical to
+larq-compute-engine and faster), or in larq-compute-engine's interpreter (its indirect BGEMM
+kernels) when those kernels are not built or ``runtime="lce"`` is asked for. ``int8`` and
+``float`` models run in the stock runtime with its default XNNPACK delegate, as on a phone:
+LiteRT (``ai-edge-litert``) where it is installed, else ``tflite-runtime``, else TensorFlow's
+``tf.lite`` (:mod:`bitnets_tf.converters.stock_runtime`). int8 inputs and outputs are
+(de)quantized here (:func:`bitnets_tf.deploy.edge.quantize`,
 :func:`~bitnets_tf.deploy.edge.dequantize`).
 """
 
@@ -58,24 +60,34 @@ def lce_available() -> bool:
     return True
 
 
+def bitnets_kernels_available() -> bool:
+    """Whether bitnets-tf's kernels for the ``Lce*`` operators are built and can register."""
+    from bitnets_tf import runtime
+
+    return runtime.available()
+
+
 def lce_help(operators: list[str]) -> str:
     """What to do with a model that needs larq-compute-engine operators."""
+    from bitnets_tf import runtime
+
     return (
         f"The model needs larq-compute-engine operators ({', '.join(operators)}), which the "
-        "stock TFLite runtimes (tf.lite, tflite-runtime, ai-edge-litert) do not have. Run it "
-        "with --runtime lce (needs `pip install larq-compute-engine`; PyPI has it for x86-64 "
-        "Linux, macOS and Windows only), on ARM with LCE's lce_benchmark_model (README: "
-        "Raspberry Pi guide), or convert the model with --target int8 for stock runtimes."
+        "stock TFLite runtimes do not have and bitnets-tf's own kernels cannot provide here "
+        f"({runtime.unavailable_reason() or 'not asked for'}). Run it with --runtime lce (needs "
+        "`pip install larq-compute-engine`; PyPI has it for x86-64 Linux, macOS and Windows "
+        "only), or convert the model with --target int8 for stock runtimes."
     )
 
 
 def choose_runtime(flatbuffer: bytes, runtime: str = "auto") -> str:
-    """``"lce"`` or ``"tflite"`` for ``runtime`` = auto/lce/tflite.
+    """``"lce"`` or ``"tflite"`` for ``runtime`` = auto/lce/tflite. ``tflite`` runs ``Lce*``
+    operators with bitnets-tf's kernels; ``auto`` picks it for them when those are built.
 
     Raises:
         ValueError: an unknown runtime name.
-        LceRuntimeRequiredError: the model needs LCE and the runtime is ``tflite`` or LCE is not
-            installed.
+        LceRuntimeRequiredError: the model needs LCE operators and neither bitnets-tf's kernels
+            (for ``tflite``/``auto``) nor larq-compute-engine (for ``lce``/``auto``) is there.
         DeploymentError: the model has custom operators neither runtime provides.
     """
     if runtime not in RUNTIMES:
@@ -89,8 +101,8 @@ def choose_runtime(flatbuffer: bytes, runtime: str = "auto") -> str:
             "TFLite build, or convert the model with bitnets-tf (targets lce, int8, float)."
         )
     lce_ops = [name for name in operators if name.startswith(LCE_PREFIX)]
-    if runtime == "tflite":
-        if lce_ops:
+    if runtime == "tflite" or (runtime == "auto" and lce_ops and bitnets_kernels_available()):
+        if lce_ops and not bitnets_kernels_available():
             raise LceRuntimeRequiredError(lce_help(lce_ops))
         return "tflite"
     if runtime == "lce" or lce_ops:
@@ -123,9 +135,9 @@ class ModelRunner:
 
     Args:
         model: the ``.tflite`` bytes or path.
-        runtime: ``"auto"`` (LCE for models with ``Lce*`` operators, else the stock runtime),
-            ``"lce"`` or ``"tflite"`` (the stock runtime: LiteRT, tflite-runtime or
-            ``tf.lite``, the first installed).
+        runtime: ``"auto"`` (the stock runtime, with bitnets-tf's kernels for ``Lce*``
+            operators when built, else LCE's interpreter for them), ``"lce"`` or ``"tflite"``
+            (the stock runtime: LiteRT, tflite-runtime or ``tf.lite``, the first installed).
         num_threads: interpreter threads.
 
     Attributes:
@@ -170,9 +182,11 @@ class ModelRunner:
 
     def _load_tflite(self) -> None:
         from bitnets_tf.converters.stock_runtime import stock_interpreter
+        from bitnets_tf.runtime import make_interpreter
 
+        load = make_interpreter if needs_lce(self.flatbuffer) else stock_interpreter
         try:
-            interpreter = stock_interpreter(self.flatbuffer, num_threads=self.num_threads)
+            interpreter = load(self.flatbuffer, num_threads=self.num_threads)
         except (RuntimeError, ValueError) as error:
             raise DeploymentError(
                 f"The TFLite interpreter cannot load the model: {str(error).splitlines()[0]}"

@@ -1,0 +1,113 @@
+"""Bitpacked inference on the stock TFLite interpreter: C kernels for the larq-compute-engine
+operators (``LceQuantize``, ``LceDequantize``, ``LceBconv2d``, ``LceBMaxPool2d``) that the
+``lce`` conversion target emits, registered into ``tf.lite``'s interpreter as custom operators.
+
+>>> from bitnets_tf import runtime
+>>> interpreter = runtime.make_interpreter("model.tflite", num_threads=2)  # doctest: +SKIP
+
+The kernels compute exactly what larq-compute-engine 0.16's interpreter computes (bit-exact
+outputs) and pick the fastest XOR+popcount code this CPU supports at run time (AVX-512
+VPOPCNTDQ, AVX2, POPCNT, NEON or portable C).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from bitnets_tf.runtime._library import RuntimeUnavailableError, kernels, tflite_host
+
+__all__ = [
+    "RuntimeUnavailableError",
+    "available",
+    "force_kernel",
+    "kernel_name",
+    "make_interpreter",
+    "peak_binary_macs",
+    "unavailable_reason",
+]
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernels cannot be used here, or ``None`` if they can."""
+    try:
+        kernels()
+        tflite_host()
+    except RuntimeUnavailableError as error:
+        return str(error)
+    return None
+
+
+def available() -> bool:
+    """Whether :func:`make_interpreter` can run bitpacked models here."""
+    return unavailable_reason() is None
+
+
+def kernel_name() -> str:
+    """The binary GEMM kernel in use: ``avx512``, ``avx2``, ``popcnt``, ``neon`` or ``portable``."""
+    return kernels().bitnets_kernel().decode()
+
+
+def force_kernel(name: str | None) -> None:
+    """Use the kernel ``name`` for interpreters created afterwards (``None``: the fastest).
+
+    Raises:
+        ValueError: this build or CPU cannot run that kernel.
+    """
+    if not kernels().bitnets_force_kernel(name.encode() if name else None):
+        raise ValueError(
+            f"Kernel {name!r} is not available on this CPU/build; the fastest is "
+            f"{kernel_name()!r} (choices: avx512, avx2, popcnt, neon, portable)."
+        )
+
+
+def peak_binary_macs(seconds: float = 0.5) -> float:
+    """The XNOR+popcount limit of this core for the current kernel, in binary multiply-
+    accumulates per second on one thread: the faster of independent register-resident
+    XOR+popcount chains and the kernel itself on a cache-resident tile (best 1 ms slice)."""
+    return float(kernels().bitnets_peak_macs(seconds))
+
+
+def _register(resolver_address: int) -> None:
+    kernels().bitnets_register(resolver_address, tflite_host().add_custom)
+
+
+def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnnpack: bool = True):
+    """A stock TFLite interpreter (``tf.lite``'s, or ``tflite_runtime``'s where TensorFlow is
+    not installed) that runs the LCE operators with these kernels, tensors allocated.
+
+    Args:
+        model: the ``.tflite`` flatbuffer or a path to it.
+        num_threads: interpreter threads, also used by the binary convolutions.
+        xnnpack: run the float operators with TFLite's default XNNPACK delegate (fast, as on a
+            phone); ``False`` runs them with TFLite's builtin kernels, the ones
+            larq-compute-engine's interpreter uses, so that whole models match it bit for bit.
+
+    Raises:
+        RuntimeUnavailableError: the kernels are not built or no TFLite package with the hook
+            is installed.
+        ValueError: ``num_threads`` is not a positive integer.
+    """
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}.")
+    reason = unavailable_reason()
+    if reason:
+        raise RuntimeUnavailableError(reason)
+    module = tflite_host().interpreter_module
+    resolver = module.OpResolverType
+
+    content = model if isinstance(model, bytes) else None
+    path = None if content is not None else os.fspath(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT move)
+        interpreter = module.InterpreterWithCustomOps(
+            custom_op_registerers=[_register],
+            model_content=content,
+            model_path=path,
+            num_threads=num_threads,
+            experimental_op_resolver_type=(
+                resolver.AUTO if xnnpack else resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            ),
+        )
+    interpreter.allocate_tensors()
+    return interpreter
