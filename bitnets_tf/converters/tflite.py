@@ -63,7 +63,9 @@ def run_tflite(
         interpreter.invoke()
         for result, detail in zip(results, output_details, strict=True):
             result.append(_from_output(interpreter.get_tensor(detail["index"]), detail))
-    return in_keras_order([np.concatenate(result) for result in results], output_order)
+    # np.atleast_1d: a scalar tensor (kept as an extra output when verifying) per sample
+    stacked = [np.concatenate([np.atleast_1d(v) for v in result]) for result in results]
+    return in_keras_order(stacked, output_order)
 
 
 def in_keras_order(outputs: list[np.ndarray], order: list[int]) -> list[np.ndarray]:
