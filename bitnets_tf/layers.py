@@ -14,6 +14,7 @@ import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
+from bitnets_tf.fused_quantizers import fused_twin
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -28,13 +29,28 @@ _QUANTIZER_ARGUMENTS = (
 
 
 class CheckedQuantizersMixin:
-    """Validate every ``*_quantizer`` argument before larq resolves it."""
+    """Validate every ``*_quantizer`` argument before larq resolves it, and compute larq's
+    ``SteSign`` with its XLA-fused twin (same values and gradients, see
+    :mod:`bitnets_tf.fused_quantizers`); the config keeps the quantizers as given."""
 
     def __init__(self, *args, **kwargs):
         for parameter in _QUANTIZER_ARGUMENTS:
             if parameter in kwargs:
                 quantizers.validate(kwargs[parameter], parameter=parameter)
         super().__init__(*args, **kwargs)
+        # Set past Keras's attribute tracking: the twin is no sublayer and never saved.
+        object.__setattr__(self, "_fused_input_quantizer", fused_twin(self.input_quantizer))
+
+    def _get_quantizer(self, name):
+        return fused_twin(super()._get_quantizer(name))
+
+    def call(self, inputs):
+        configured = self.input_quantizer
+        object.__setattr__(self, "input_quantizer", self._fused_input_quantizer)
+        try:
+            return super().call(inputs)
+        finally:
+            object.__setattr__(self, "input_quantizer", configured)
 
 
 def _is_binary(quantizer) -> bool:

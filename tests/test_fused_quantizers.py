@@ -1,0 +1,78 @@
+"""The XLA-fused SteSign equals larq's ste_sign bit for bit, and bitnets_tf's layers use it
+without changing what they save."""
+
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bitnets_tf import layers
+from bitnets_tf.fused_quantizers import FusedSteSign, fused_ste_sign, fused_twin
+
+
+def _value_and_gradient(function, x, dy):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = function(x)
+    return y.numpy(), tape.gradient(y, x, output_gradients=tf.constant(dy)).numpy()
+
+
+@pytest.mark.parametrize("clip_value", [1.0, 0.5, None])
+def test_fused_ste_sign_matches_larq_bit_for_bit(clip_value):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1.5, (4, 5, 6, 7)).astype("float32")
+    x.flat[:6] = [0.0, -0.0, 1.0, -1.0, np.nan, np.inf]
+    dy = rng.normal(size=x.shape).astype("float32")
+    expected = _value_and_gradient(lambda t: lq.quantizers.ste_sign(t, clip_value), x, dy)
+    fused = lambda t: fused_ste_sign(t, clip_value)  # noqa: E731
+    for run in (fused, tf.function(fused)):
+        actual = _value_and_gradient(run, x, dy)
+        np.testing.assert_array_equal(actual[0], expected[0])
+        np.testing.assert_array_equal(actual[1], expected[1])
+
+
+def test_fused_twin_only_replaces_plain_ste_sign():
+    assert isinstance(fused_twin(lq.quantizers.SteSign(clip_value=0.5)), FusedSteSign)
+    assert fused_twin(lq.quantizers.SteSign(clip_value=0.5)).clip_value == 0.5
+    approx = lq.quantizers.ApproxSign()
+    assert fused_twin(approx) is approx and fused_twin(None) is None
+
+
+def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path):
+    binary = {
+        "input_quantizer": "ste_sign",
+        "kernel_quantizer": "ste_sign",
+        "kernel_constraint": "weight_clip",
+        "use_bias": False,
+    }
+
+    def model(conv, dense):
+        tf.keras.utils.set_random_seed(0)
+        return tf.keras.Sequential(
+            [
+                tf.keras.Input((6, 6, 2)),
+                conv(4, 3, padding="same", pad_values=1.0, **binary),
+                tf.keras.layers.Flatten(),
+                dense(3, **binary),
+            ]
+        )
+
+    ours = model(layers.QuantConv2D, layers.QuantDense)
+    larqs = model(lq.layers.QuantConv2D, lq.layers.QuantDense)
+    assert isinstance(ours.layers[0].kernel.quantizer, FusedSteSign)
+    x = np.random.default_rng(1).normal(size=(8, 6, 6, 2)).astype("float32")
+    y = np.arange(8) % 3
+    for m in (ours, larqs):
+        m.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.SparseCategoricalCrossentropy(True))
+        m.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(ours.get_weights(), larqs.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    assert ours.layers[0].get_config()["input_quantizer"]["class_name"] == "SteSign"
+    assert len(list(ours.layers[0]._flatten_layers(include_self=False))) == len(
+        list(larqs.layers[0]._flatten_layers(include_self=False))
+    )
+    ours.save(tmp_path / "m.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), ours.predict(x, verbose=0))
