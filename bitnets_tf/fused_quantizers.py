@@ -1,4 +1,5 @@
-r"""XLA-fused twins of larq's ``SteSign`` for training: same values, same gradient, fewer passes.
+r"""XLA-fused twins of larq's ``SteSign`` and ``WeightClip``: same values and gradients, fewer
+passes over memory.
 
 larq computes ``ste_sign`` as three element-wise TensorFlow kernels in the forward pass,
 ``sign(sign(x) + 0.1)``, and four in the backward pass, ``where(|x| <= c, dy, zeros_like(dy))``,
@@ -6,12 +7,14 @@ each reading and writing the whole tensor. In a binary network these run on ever
 activation and every latent kernel in every step. :func:`fused_ste_sign` computes exactly the
 same expressions, each compiled by XLA into one loop (one read, one write), so the values and
 gradients are bit-identical (element-wise operations only: no reduction whose order could
-change).
+change). Likewise the latent-weight clip ``clip_by_value(w, -c, c)`` (a minimum and a maximum
+kernel) that the optimizer applies after every update becomes one loop.
 
-bitnets_tf's ``QuantConv2D``, ``QuantDense`` and ``QuantDepthwiseConv2D`` use the fused twin in
-place of a plain ``SteSign`` (their saved configs still name ``"ste_sign"``). While a model is
-traced for export (``tf.saved_model.save``, which the TFLite and LCE converters use) the
-twin runs larq's own ``ste_sign``, so the converters see the graph they know.
+bitnets_tf's ``QuantConv2D``, ``QuantDense`` and ``QuantDepthwiseConv2D`` use the fused twins in
+place of a plain ``SteSign`` or ``WeightClip`` (their saved configs still name ``"ste_sign"``
+and ``"weight_clip"``). While a model is traced for export (``tf.saved_model.save``, which the
+TFLite and LCE converters use) the sign twin runs larq's own ``ste_sign``, so the converters
+see the graph they know.
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ import larq as lq
 import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
-__all__ = ["FusedSteSign", "fused_ste_sign", "fused_twin"]
+__all__ = [
+    "FusedSteSign",
+    "FusedWeightClip",
+    "fused_ste_sign",
+    "fused_ste_sign_and_pad",
+    "fused_twin",
+]
 
 
 @tf.function(jit_compile=True)
@@ -48,6 +57,39 @@ def fused_ste_sign(x: tf.Tensor, clip_value: float | None = 1.0) -> tf.Tensor:
     return _call(x)
 
 
+@tf.function(jit_compile=True)
+def _sign_and_pad(x: tf.Tensor, paddings: tuple, pad_value: float) -> tf.Tensor:
+    return tf.pad(lq.math.sign(x), paddings, constant_values=pad_value)
+
+
+@tf.function(jit_compile=True)
+def _unpadded_clipped_gradient(
+    x: tf.Tensor, dy: tf.Tensor, paddings: tuple, clip_value: tf.Tensor
+) -> tf.Tensor:
+    dy = tf.slice(dy, [before for before, _ in paddings], tf.shape(x))
+    return tf.where(tf.abs(x) <= clip_value, dy, tf.zeros_like(dy))
+
+
+def fused_ste_sign_and_pad(
+    x: tf.Tensor, paddings: tuple, pad_value: float, clip_value: float = 1.0
+) -> tf.Tensor:
+    """``tf.pad(ste_sign(x, clip_value), paddings, constant_values=pad_value)`` in one pass
+    forward and one backward (the pad's gradient, a slice, fused with the sign's).
+
+    ``paddings``: ``((before, after), ...)`` per axis, Python ints.
+    """
+
+    @tf.custom_gradient
+    def _call(x):
+        def grad(dy):
+            clip = tf.constant(clip_value, x.dtype)
+            return _unpadded_clipped_gradient(x, dy, paddings, clip)
+
+        return _sign_and_pad(x, paddings, pad_value), grad
+
+    return _call(x)
+
+
 class FusedSteSign(lq.quantizers.SteSign):
     """``SteSign`` computed by :func:`fused_ste_sign` (larq's ``ste_sign`` during export)."""
 
@@ -58,8 +100,23 @@ class FusedSteSign(lq.quantizers.SteSign):
         return lq.quantizers._BaseQuantizer.call(self, outputs)
 
 
+@tf.function(jit_compile=True)
+def _clip(x: tf.Tensor, clip_value: tf.Tensor) -> tf.Tensor:
+    return tf.clip_by_value(x, -clip_value, clip_value)
+
+
+class FusedWeightClip(lq.constraints.WeightClip):
+    """``WeightClip`` with ``clip_by_value``'s two passes (minimum, maximum) fused by XLA."""
+
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+        x = tf.convert_to_tensor(x)
+        return _clip(x, tf.constant(self.clip_value, x.dtype))
+
+
 def fused_twin(quantizer):
-    """The fused twin of a larq ``SteSign``; any other quantizer (or None) unchanged."""
+    """The fused twin of a larq ``SteSign`` or ``WeightClip``; anything else unchanged."""
+    if type(quantizer) in (lq.constraints.WeightClip, lq.constraints.weight_clip):
+        return FusedWeightClip(quantizer.clip_value)
     if type(quantizer) is not lq.quantizers.SteSign:
         return quantizer
     return FusedSteSign(

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
-from bitnets_tf.fused_quantizers import fused_twin
+from bitnets_tf.fused_quantizers import FusedSteSign, fused_ste_sign_and_pad, fused_twin
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -30,8 +30,9 @@ _QUANTIZER_ARGUMENTS = (
 
 class CheckedQuantizersMixin:
     """Validate every ``*_quantizer`` argument before larq resolves it, and compute larq's
-    ``SteSign`` with its XLA-fused twin (same values and gradients, see
-    :mod:`bitnets_tf.fused_quantizers`); the config keeps the quantizers as given."""
+    ``SteSign`` and ``WeightClip`` with their XLA-fused twins (same values and gradients, see
+    :mod:`bitnets_tf.fused_quantizers`); the config keeps the quantizers and constraints as
+    given."""
 
     def __init__(self, *args, **kwargs):
         for parameter in _QUANTIZER_ARGUMENTS:
@@ -44,13 +45,41 @@ class CheckedQuantizersMixin:
     def _get_quantizer(self, name):
         return fused_twin(super()._get_quantizer(name))
 
+    def add_weight(self, *args, constraint=None, **kwargs):
+        return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)
+
     def call(self, inputs):
+        paddings = self._fusable_sign_padding(inputs)
+        if paddings is not None:
+            quantized = fused_ste_sign_and_pad(
+                inputs, paddings, float(self.pad_values), self.input_quantizer.clip_value
+            )
+            # The Keras layer's own call, past larq's quantize-then-pad steps done above.
+            with lq.context.quantized_scope(True), lq.utils.patch_object(self, "padding", "valid"):
+                return super(lq.layers_base.QuantizerBaseConv, self).call(quantized)
         configured = self.input_quantizer
         object.__setattr__(self, "input_quantizer", self._fused_input_quantizer)
         try:
             return super().call(inputs)
         finally:
             object.__setattr__(self, "input_quantizer", configured)
+
+    def _fusable_sign_padding(self, inputs) -> tuple | None:
+        """The static ``tf.pad`` paddings of a convolution that signs its input with a plain
+        ``SteSign`` and pads with a constant, if the two can be fused; else None."""
+        quantizer = self._fused_input_quantizer
+        if not (
+            isinstance(self, lq.layers_base.QuantizerBaseConv)
+            and not self._is_native_padding
+            and isinstance(quantizer, FusedSteSign)
+            and quantizer.clip_value is not None
+            and not quantizer._custom_metrics
+            and isinstance(self.pad_values, int | float)
+            and inputs.shape[1:].is_fully_defined()
+            and not save_context.in_save_context()
+        ):
+            return None
+        return tuple(tuple(int(side) for side in axis) for axis in self._get_padding_same(inputs))
 
 
 def _is_binary(quantizer) -> bool:

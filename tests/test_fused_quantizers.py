@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from bitnets_tf import layers
-from bitnets_tf.fused_quantizers import FusedSteSign, fused_ste_sign, fused_twin
+from bitnets_tf.fused_quantizers import FusedSteSign, FusedWeightClip, fused_ste_sign, fused_twin
 
 
 def _value_and_gradient(function, x, dy):
@@ -30,6 +30,16 @@ def test_fused_ste_sign_matches_larq_bit_for_bit(clip_value):
         actual = _value_and_gradient(run, x, dy)
         np.testing.assert_array_equal(actual[0], expected[0])
         np.testing.assert_array_equal(actual[1], expected[1])
+
+
+def test_fused_weight_clip_matches_larq_bit_for_bit():
+    x = np.random.default_rng(0).normal(0, 2, (50, 40)).astype("float32")
+    x.flat[:5] = [1.0, -1.0, 0.0, np.inf, -np.inf]
+    variable = tf.Variable(x)
+    for clip_value in (1.0, 0.25):
+        expected = lq.constraints.WeightClip(clip_value)(variable).numpy()
+        np.testing.assert_array_equal(FusedWeightClip(clip_value)(variable).numpy(), expected)
+    assert isinstance(fused_twin(tf.keras.constraints.get("weight_clip")), FusedWeightClip)
 
 
 def test_fused_twin_only_replaces_plain_ste_sign():
@@ -61,6 +71,7 @@ def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path)
     ours = model(layers.QuantConv2D, layers.QuantDense)
     larqs = model(lq.layers.QuantConv2D, lq.layers.QuantDense)
     assert isinstance(ours.layers[0].kernel.quantizer, FusedSteSign)
+    assert isinstance(ours.layers[0].kernel.constraint, FusedWeightClip)
     x = np.random.default_rng(1).normal(size=(8, 6, 6, 2)).astype("float32")
     y = np.arange(8) % 3
     for m in (ours, larqs):
@@ -69,7 +80,9 @@ def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path)
     for a, b in zip(ours.get_weights(), larqs.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
-    assert ours.layers[0].get_config()["input_quantizer"]["class_name"] == "SteSign"
+    config = ours.layers[0].get_config()
+    assert config["input_quantizer"]["class_name"] == "SteSign"
+    assert config["kernel_constraint"] == larqs.layers[0].get_config()["kernel_constraint"]
     assert len(list(ours.layers[0]._flatten_layers(include_self=False))) == len(
         list(larqs.layers[0]._flatten_layers(include_self=False))
     )
