@@ -27,7 +27,6 @@ __all__ = [
     "FusedSteSign",
     "FusedWeightClip",
     "fused_ste_sign",
-    "fused_ste_sign_and_pad",
     "fused_twin",
 ]
 
@@ -53,39 +52,6 @@ def fused_ste_sign(x: tf.Tensor, clip_value: float | None = 1.0) -> tf.Tensor:
             return _clipped_gradient(x, dy, tf.constant(clip_value, x.dtype))
 
         return _sign(x), grad
-
-    return _call(x)
-
-
-@tf.function(jit_compile=True)
-def _sign_and_pad(x: tf.Tensor, paddings: tuple, pad_value: float) -> tf.Tensor:
-    return tf.pad(lq.math.sign(x), paddings, constant_values=pad_value)
-
-
-@tf.function(jit_compile=True)
-def _unpadded_clipped_gradient(
-    x: tf.Tensor, dy: tf.Tensor, paddings: tuple, clip_value: tf.Tensor
-) -> tf.Tensor:
-    dy = tf.slice(dy, [before for before, _ in paddings], tf.shape(x))
-    return tf.where(tf.abs(x) <= clip_value, dy, tf.zeros_like(dy))
-
-
-def fused_ste_sign_and_pad(
-    x: tf.Tensor, paddings: tuple, pad_value: float, clip_value: float = 1.0
-) -> tf.Tensor:
-    """``tf.pad(ste_sign(x, clip_value), paddings, constant_values=pad_value)`` in one pass
-    forward and one backward (the pad's gradient, a slice, fused with the sign's).
-
-    ``paddings``: ``((before, after), ...)`` per axis, Python ints.
-    """
-
-    @tf.custom_gradient
-    def _call(x):
-        def grad(dy):
-            clip = tf.constant(clip_value, x.dtype)
-            return _unpadded_clipped_gradient(x, dy, paddings, clip)
-
-        return _sign_and_pad(x, paddings, pad_value), grad
 
     return _call(x)
 

@@ -9,12 +9,14 @@ prefer: every quantizer here works with them too.
 
 from __future__ import annotations
 
+import contextlib
+
 import larq as lq
 import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
-from bitnets_tf.fused_quantizers import FusedSteSign, fused_ste_sign_and_pad, fused_twin
+from bitnets_tf.fused_quantizers import fused_twin
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -49,37 +51,21 @@ class CheckedQuantizersMixin:
         return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)
 
     def call(self, inputs):
-        paddings = self._fusable_sign_padding(inputs)
-        if paddings is not None:
-            quantized = fused_ste_sign_and_pad(
-                inputs, paddings, float(self.pad_values), self.input_quantizer.clip_value
-            )
-            # The Keras layer's own call, past larq's quantize-then-pad steps done above.
-            with lq.context.quantized_scope(True), lq.utils.patch_object(self, "padding", "valid"):
-                return super(lq.layers_base.QuantizerBaseConv, self).call(quantized)
-        configured = self.input_quantizer
-        object.__setattr__(self, "input_quantizer", self._fused_input_quantizer)
-        try:
+        with _untracked(self, input_quantizer=self._fused_input_quantizer):
             return super().call(inputs)
-        finally:
-            object.__setattr__(self, "input_quantizer", configured)
 
-    def _fusable_sign_padding(self, inputs) -> tuple | None:
-        """The static ``tf.pad`` paddings of a convolution that signs its input with a plain
-        ``SteSign`` and pads with a constant, if the two can be fused; else None."""
-        quantizer = self._fused_input_quantizer
-        if not (
-            isinstance(self, lq.layers_base.QuantizerBaseConv)
-            and not self._is_native_padding
-            and isinstance(quantizer, FusedSteSign)
-            and quantizer.clip_value is not None
-            and not quantizer._custom_metrics
-            and isinstance(self.pad_values, int | float)
-            and inputs.shape[1:].is_fully_defined()
-            and not save_context.in_save_context()
-        ):
-            return None
-        return tuple(tuple(int(side) for side in axis) for axis in self._get_padding_same(inputs))
+
+@contextlib.contextmanager
+def _untracked(layer: tf.keras.layers.Layer, **attributes):
+    """Set ``attributes`` on ``layer`` for the block, past Keras's attribute tracking."""
+    previous = {name: getattr(layer, name) for name in attributes}
+    for name, value in attributes.items():
+        object.__setattr__(layer, name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            object.__setattr__(layer, name, value)
 
 
 def _is_binary(quantizer) -> bool:
@@ -180,15 +166,58 @@ class QuantConv2D(CheckedQuantizersMixin, lq.layers.QuantConv2D):
             dilations=self.dilation_rate,
         )
 
+    def _border_paddings(self, inputs: tf.Tensor) -> tuple | None:
+        """The ``tf.pad`` paddings larq would apply for a constant non-zero ``pad_values``, when
+        the convolution can instead run with native zero padding plus a border correction."""
+        if (
+            self._is_native_padding
+            or not isinstance(self.pad_values, int | float)
+            or self.groups != 1
+            or self.data_format != "channels_last"
+            or not inputs.shape[1:].is_fully_defined()
+            or save_context.in_save_context()
+        ):
+            return None
+        return tuple(tuple(int(side) for side in axis) for axis in self._get_padding_same(inputs))
+
+    def convolution_op(self, inputs, kernel):
+        r"""With a border correction pending: ``conv(pad(x, v)) = conv_same(x) + conv(B, W)``.
+
+        ``conv_same`` pads with zeros, and ``B`` (one example) is zero inside and ``v`` on the
+        padded border, so the sum is the convolution over the ``v``-padded input. Natively
+        padded convolutions skip the copy into a padded tensor and, in the backward pass, the
+        larger input gradient and the slice back; the correction costs one convolution of a
+        single example. Binary inputs and weights give integer sums, exact in float32.
+        """
+        if self._pending_border is None:
+            return super().convolution_op(inputs, kernel)
+        outputs = super().convolution_op(inputs, kernel)
+        border = tf.pad(
+            tf.zeros((1, *inputs.shape[1:]), inputs.dtype),
+            self._pending_border,
+            constant_values=float(self.pad_values),
+        )
+        with lq.utils.patch_object(self, "padding", "valid"):
+            return outputs + super().convolution_op(border, kernel)
+
+    _pending_border = None
+
+    def _call_with_border_correction(self, inputs):
+        paddings = self._border_paddings(inputs)
+        if paddings is None:
+            return super().call(inputs)
+        with _untracked(self, _is_native_padding=True, _pending_border=paddings):
+            return super().call(inputs)
+
     def call(self, inputs):
         if not self.activation_scaling:
-            return super().call(inputs)
+            return self._call_with_border_correction(inputs)
         scale = self._activation_scale(inputs)
         with (
             lq.utils.patch_object(self, "use_bias", False),
             lq.utils.patch_object(self, "activation", None),
         ):
-            outputs = super().call(inputs) * scale
+            outputs = self._call_with_border_correction(inputs) * scale
         if self.use_bias:
             outputs = tf.nn.bias_add(outputs, self.bias)
         if self.activation is not None:

@@ -1,5 +1,6 @@
-"""The XLA-fused SteSign equals larq's ste_sign bit for bit, and bitnets_tf's layers use it
-without changing what they save."""
+"""The XLA-fused SteSign and WeightClip equal larq's bit for bit; bitnets_tf's layers use them
+and pad natively with a border correction, training like larq's layers (up to float summation
+order) without changing what they save."""
 
 import larq as lq
 import numpy as np
@@ -49,7 +50,7 @@ def test_fused_twin_only_replaces_plain_ste_sign():
     assert fused_twin(approx) is approx and fused_twin(None) is None
 
 
-def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path):
+def test_layers_train_like_larqs_and_save_their_configured_quantizers(tmp_path):
     binary = {
         "input_quantizer": "ste_sign",
         "kernel_quantizer": "ste_sign",
@@ -78,7 +79,7 @@ def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path)
         m.compile(tf.keras.optimizers.SGD(0.1), tf.keras.losses.SparseCategoricalCrossentropy(True))
         m.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
     for a, b in zip(ours.get_weights(), larqs.get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float summation order
 
     config = ours.layers[0].get_config()
     assert config["input_quantizer"]["class_name"] == "SteSign"
@@ -89,3 +90,40 @@ def test_layers_train_identically_and_save_their_configured_quantizers(tmp_path)
     ours.save(tmp_path / "m.keras")
     loaded = tf.keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), ours.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"kernel_size": 3, "strides": 1},
+        {"kernel_size": 2, "strides": 2},  # asymmetric padding
+        {"kernel_size": 3, "strides": 1, "dilation_rate": 2},
+        {"kernel_size": 3, "strides": 1, "input_quantizer": None, "kernel_quantizer": None},
+    ],
+)
+def test_padded_convolution_equals_larqs_explicit_pad(arguments):
+    """Native padding plus the border correction = larq's tf.pad with pad_values, forward and
+    backward, also for real-valued inputs and kernels (equal up to float rounding)."""
+    arguments = {
+        "filters": 5,
+        "padding": "same",
+        "pad_values": 1.0,
+        "input_quantizer": "ste_sign",
+        "kernel_quantizer": "ste_sign",
+        "kernel_constraint": "weight_clip",
+        **arguments,
+    }
+    x = tf.constant(np.random.default_rng(2).normal(size=(3, 7, 7, 4)).astype("float32"))
+    ours, larqs = layers.QuantConv2D(**arguments), lq.layers.QuantConv2D(**arguments)
+    ours.build(x.shape)
+    larqs.build(x.shape)
+    larqs.set_weights(ours.get_weights())
+    results = []
+    for layer in (ours, larqs):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * tf.reshape(tf.range(tf.size(y), dtype=y.dtype), y.shape) / 100)
+        results.append([y, *tape.gradient(loss, [x, *layer.trainable_weights])])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
