@@ -38,7 +38,7 @@ ABLATIONS = {
     "no latent-weight clip": {"kernel_constraint": None},
     "no kernel sign": {"kernel_quantizer": None},
     "no input sign": {"input_quantizer": None},
-    "zero padding (no tf.pad)": {"pad_values": 0.0},
+    "zero padding (no +1 border)": {"pad_values": 0.0},
 }
 
 

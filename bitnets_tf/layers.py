@@ -41,8 +41,6 @@ class CheckedQuantizersMixin:
             if parameter in kwargs:
                 quantizers.validate(kwargs[parameter], parameter=parameter)
         super().__init__(*args, **kwargs)
-        # Set past Keras's attribute tracking: the twin is no sublayer and never saved.
-        object.__setattr__(self, "_fused_input_quantizer", fused_twin(self.input_quantizer))
 
     def _get_quantizer(self, name):
         return fused_twin(super()._get_quantizer(name))
@@ -50,8 +48,17 @@ class CheckedQuantizersMixin:
     def add_weight(self, *args, constraint=None, **kwargs):
         return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)
 
+    def _fused_input_quantizer(self):
+        """The twin of the current ``input_quantizer`` (which converters may replace)."""
+        source, twin = self.__dict__.get("_input_quantizer_twin", (None, None))
+        if source is not self.input_quantizer:
+            source, twin = self.input_quantizer, fused_twin(self.input_quantizer)
+            # Past Keras's attribute tracking: the twin is no sublayer and never saved.
+            object.__setattr__(self, "_input_quantizer_twin", (source, twin))
+        return twin
+
     def call(self, inputs):
-        with _untracked(self, input_quantizer=self._fused_input_quantizer):
+        with _untracked(self, input_quantizer=self._fused_input_quantizer()):
             return super().call(inputs)
 
 

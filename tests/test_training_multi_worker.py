@@ -25,7 +25,7 @@ ENV = {
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "2",
 }
-TIMEOUT = 120  # seconds; about 15 per test on two idle cores
+TIMEOUT = 120  # seconds per run of the workers; generous for two heavily shared cores
 
 
 def _results(stdout: str) -> dict:
