@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    command_line = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(command_line)
+    args.command_line = command_line  # to start the same command in other processes
     command = " ".join(filter(None, (args.command, getattr(args, "action", None))))
     handler = report_errors(command)(args.handler)
     if threading.current_thread() is not threading.main_thread():

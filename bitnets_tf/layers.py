@@ -9,12 +9,15 @@ prefer: every quantizer here works with them too.
 
 from __future__ import annotations
 
+import contextlib
+
 import larq as lq
 import tensorflow as tf
 from tensorflow.python.saved_model import save_context
 
 from bitnets_tf import quantizers
 from bitnets_tf._validation import check_input_quantizer
+from bitnets_tf.fused_quantizers import fused_twin
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -29,8 +32,11 @@ _QUANTIZER_ARGUMENTS = (
 
 
 class CheckedQuantizersMixin:
-    """Validate every ``*_quantizer`` argument before larq resolves it, and refuse a weight
-    quantizer as ``input_quantizer`` (:func:`~bitnets_tf._validation.check_input_quantizer`)."""
+    """Validate every ``*_quantizer`` argument before larq resolves it, refuse a weight
+    quantizer as ``input_quantizer`` (:func:`~bitnets_tf._validation.check_input_quantizer`),
+    and compute larq's ``SteSign`` and ``WeightClip`` with their XLA-fused twins (same values
+    and gradients, see :mod:`bitnets_tf.fused_quantizers`); the config keeps the quantizers and
+    constraints as given."""
 
     def __init__(self, *args, **kwargs):
         for parameter in _QUANTIZER_ARGUMENTS:
@@ -38,6 +44,38 @@ class CheckedQuantizersMixin:
                 quantizers.validate(kwargs[parameter], parameter=parameter)
         super().__init__(*args, **kwargs)
         check_input_quantizer(getattr(self, "input_quantizer", None))
+
+    def _get_quantizer(self, name):
+        return fused_twin(super()._get_quantizer(name))
+
+    def add_weight(self, *args, constraint=None, **kwargs):
+        return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)
+
+    def _fused_input_quantizer(self):
+        """The twin of the current ``input_quantizer`` (which converters may replace)."""
+        source, twin = self.__dict__.get("_input_quantizer_twin", (None, None))
+        if source is not self.input_quantizer:
+            source, twin = self.input_quantizer, fused_twin(self.input_quantizer)
+            # Past Keras's attribute tracking: the twin is no sublayer and never saved.
+            object.__setattr__(self, "_input_quantizer_twin", (source, twin))
+        return twin
+
+    def call(self, inputs):
+        with _untracked(self, input_quantizer=self._fused_input_quantizer()):
+            return super().call(inputs)
+
+
+@contextlib.contextmanager
+def _untracked(layer: tf.keras.layers.Layer, **attributes):
+    """Set ``attributes`` on ``layer`` for the block, past Keras's attribute tracking."""
+    previous = {name: getattr(layer, name) for name in attributes}
+    for name, value in attributes.items():
+        object.__setattr__(layer, name, value)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            object.__setattr__(layer, name, value)
 
 
 def _is_binary(quantizer) -> bool:
@@ -138,15 +176,58 @@ class QuantConv2D(CheckedQuantizersMixin, lq.layers.QuantConv2D):
             dilations=self.dilation_rate,
         )
 
+    def _border_paddings(self, inputs: tf.Tensor) -> tuple | None:
+        """The ``tf.pad`` paddings larq would apply for a constant non-zero ``pad_values``, when
+        the convolution can instead run with native zero padding plus a border correction."""
+        if (
+            self._is_native_padding
+            or not isinstance(self.pad_values, int | float)
+            or self.groups != 1
+            or self.data_format != "channels_last"
+            or not inputs.shape[1:].is_fully_defined()
+            or save_context.in_save_context()
+        ):
+            return None
+        return tuple(tuple(int(side) for side in axis) for axis in self._get_padding_same(inputs))
+
+    def convolution_op(self, inputs, kernel):
+        r"""With a border correction pending: ``conv(pad(x, v)) = conv_same(x) + conv(B, W)``.
+
+        ``conv_same`` pads with zeros, and ``B`` (one example) is zero inside and ``v`` on the
+        padded border, so the sum is the convolution over the ``v``-padded input. Natively
+        padded convolutions skip the copy into a padded tensor and, in the backward pass, the
+        larger input gradient and the slice back; the correction costs one convolution of a
+        single example. Binary inputs and weights give integer sums, exact in float32.
+        """
+        if self._pending_border is None:
+            return super().convolution_op(inputs, kernel)
+        outputs = super().convolution_op(inputs, kernel)
+        border = tf.pad(
+            tf.zeros((1, *inputs.shape[1:]), inputs.dtype),
+            self._pending_border,
+            constant_values=float(self.pad_values),
+        )
+        with lq.utils.patch_object(self, "padding", "valid"):
+            return outputs + super().convolution_op(border, kernel)
+
+    _pending_border = None
+
+    def _call_with_border_correction(self, inputs):
+        paddings = self._border_paddings(inputs)
+        if paddings is None:
+            return super().call(inputs)
+        with _untracked(self, _is_native_padding=True, _pending_border=paddings):
+            return super().call(inputs)
+
     def call(self, inputs):
         if not self.activation_scaling:
-            return super().call(inputs)
+            return self._call_with_border_correction(inputs)
         scale = self._activation_scale(inputs)
         with (
             lq.utils.patch_object(self, "use_bias", False),
             lq.utils.patch_object(self, "activation", None),
         ):
-            outputs = super().call(inputs) * scale
+            outputs = self._call_with_border_correction(inputs) * scale
         if self.use_bias:
             outputs = tf.nn.bias_add(outputs, self.bias)
         if self.activation is not None:

@@ -4,12 +4,19 @@ Writes into ``--out``: ``history.csv`` (one row per epoch), ``curves.png`` (loss
 flip ratio per epoch), ``best.keras`` (the best model by ``--monitor``, replaced atomically) and
 ``backup/`` (training state while running; a rerun with the same ``--out`` resumes after the
 last completed epoch, and the folder is removed when training completes).
+
+Multi-worker training (``tf.distribute.MultiWorkerMirroredStrategy``): ``--workers N`` starts N
+worker processes on this machine (127.0.0.1, free ports); on several machines, run the same
+command on each with its own ``TF_CONFIG``. ``--batch-size`` is then the global batch, split
+across the workers, and only the first worker (the chief) writes into ``--out``. If a worker
+dies the others are stopped; rerunning the same command resumes from the last completed epoch.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from pathlib import Path
 
@@ -69,7 +76,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-steps", type=int, default=None, help="at most N batches per epoch")
     parser.add_argument("--seed", type=int, default=0, help="random seed (weights, shuffling)")
     parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="fit verbosity")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="train with N worker processes on this machine (MultiWorkerMirroredStrategy)",
+    )
     parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.workers > 1 and not os.environ.get("TF_CONFIG"):
+        return _launch_workers(args)
+    return _train(args)
 
 
 def _check_choice(option: str, value: str, allowed: list[str]) -> str:
@@ -125,11 +144,39 @@ def _check_arguments(args: argparse.Namespace) -> dict:
     _check_at_least("--batch-size", args.batch_size, 1)
     _check_at_least("--limit", args.limit, 1)
     _check_at_least("--max-steps", args.max_steps, 1)
+    _check_at_least("--workers", args.workers, 1)
     if not args.learning_rate > 0:
         raise ValueError(f"--learning-rate must be > 0, got {args.learning_rate}.")
     model_arguments = _model_arguments(args.model_arg)
     _writable_directory(args.out)
     return model_arguments
+
+
+def _launch_workers(args: argparse.Namespace) -> int:
+    """Check the options, then run this same command as ``--workers`` local processes."""
+    from bitnets_tf.training.multi_worker import run_local_workers
+
+    _check_arguments(args)
+    print(f"Starting {args.workers} workers on 127.0.0.1", file=sys.stderr)
+    command = [sys.executable, "-m", "bitnets_tf.cli", *args.command_line]
+    run_local_workers(command, args.workers, timeout=None, echo=True)
+    return 0
+
+
+def _distribution(args: argparse.Namespace):
+    """The strategy when this process is one worker of a TF_CONFIG cluster, else None."""
+    from bitnets_tf.training import multi_worker
+
+    if not os.environ.get("TF_CONFIG"):
+        return None
+    strategy = multi_worker.multi_worker_strategy()
+    workers = multi_worker.cluster_size()
+    if args.workers > 1 and workers != args.workers:
+        raise ValueError(
+            f"--workers {args.workers} but TF_CONFIG describes {workers} workers; "
+            "drop --workers when TF_CONFIG is set."
+        )
+    return strategy
 
 
 def _split(name: str, limit: int | None) -> str:
@@ -140,10 +187,12 @@ def _datasets(args: argparse.Namespace, info, first_epoch: int):
     """The training passes of epochs ``first_epoch`` to ``--epochs`` (each epoch's data
     depends only on the seed and the epoch, so a resumed run sees what an uninterrupted one
     would), and the validation data."""
+    import tensorflow as tf
+
     from bitnets_tf import data
 
     def load(split: str, training: bool, **passes):
-        return data.load(
+        dataset = data.load(
             args.dataset,
             _split(split, args.limit),
             args.batch_size,
@@ -154,6 +203,12 @@ def _datasets(args: argparse.Namespace, info, first_epoch: int):
             batches_per_epoch=args.max_steps,
             **passes,
         )
+        # Under MultiWorkerMirroredStrategy each worker takes its part of every global batch.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
+        return dataset.with_options(options)
 
     train = load(info.train_split, True, epoch=first_epoch, epochs=args.epochs)
     validation = None if args.validation == "none" else load(info.eval_split, training=False)
@@ -198,12 +253,16 @@ def _create_model(args: argparse.Namespace, info, model_arguments: dict):
         ) from None
 
 
-def run(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from bitnets_tf import data, training
+    from bitnets_tf.training._distribute import strategy_scope
+    from bitnets_tf.training.multi_worker import is_chief
 
     model_arguments = _check_arguments(args)
+    strategy = _distribution(args)
+    chief = is_chief()
     info = data.info(args.dataset)
     tf.keras.utils.set_random_seed(args.seed)
     backup = args.out / "backup"
@@ -215,25 +274,27 @@ def run(args: argparse.Namespace) -> int:
         )
     train, validation = _datasets(args, info, first_epoch)
     steps = data.steps_per_epoch(train, args.epochs - first_epoch)
-    model = _create_model(args, info, model_arguments)
-    logits = not _outputs_probabilities(model)
-    model.compile(
-        training.bnn_optimizer(args.optimizer, _learning_rate(args, steps)),
-        tf.keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
-        metrics=["accuracy"],
-    )
+    with strategy_scope(strategy):
+        model = _create_model(args, info, model_arguments)
+        logits = not _outputs_probabilities(model)
+        model.compile(
+            training.bnn_optimizer(args.optimizer, _learning_rate(args, steps)),
+            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
+            metrics=["accuracy"],
+        )
     monitor = args.monitor or ("accuracy" if validation is None else "val_accuracy")
     out = args.out
     resuming = backup.is_dir() and any(backup.iterdir())
-    if resuming:
+    if resuming and chief:
         print(f"Resuming after epoch {first_epoch} from {backup}", file=sys.stderr)
     stop = training.StopOnNonFinite()
     best = training.BestModelCheckpoint(out / "best.keras", monitor=monitor, resume=resuming)
     flip_ratio = [training.FlipRatio()] if training.binary_weights(model) else []
+    csv_log = [tf.keras.callbacks.CSVLogger(str(out / "history.csv"), append=resuming)]
     callbacks = [
         stop,
         *flip_ratio,
-        tf.keras.callbacks.CSVLogger(str(out / "history.csv"), append=resuming),
+        *(csv_log if chief else []),
         best,
         tf.keras.callbacks.BackupAndRestore(str(backup)),
     ]
@@ -243,8 +304,10 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
-        verbose=args.verbose,
+        verbose=args.verbose if chief else 0,
     )
+    if not chief:
+        return 1 if stop.message is not None else 0
     training.plot_training_curves(
         out / "history.csv", out / "curves.png", validation_label=args.validation
     )

@@ -17,7 +17,9 @@ One module per recipe:
   model; exact resume with ``tf.keras.callbacks.BackupAndRestore``).
 - :mod:`~bitnets_tf.training.curves`: training curves, inline or as a PNG from a CSV log.
 
-Every recipe that builds variables takes a ``strategy`` (``tf.distribute``).
+Every recipe that builds variables takes a ``strategy`` (``tf.distribute``);
+:mod:`~bitnets_tf.training.multi_worker` starts and runs workers under
+``MultiWorkerMirroredStrategy``.
 """
 
 from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable

@@ -15,12 +15,14 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import tensorflow as tf
 
 from bitnets_tf.serialization import register
+from bitnets_tf.training.multi_worker import is_chief
 
 __all__ = ["BestModelCheckpoint", "atomic_write_bytes", "completed_epochs"]
 
@@ -51,6 +53,7 @@ class BestModelCheckpoint(tf.keras.callbacks.Callback):
 
     The model is written to a temporary ``.keras`` file beside ``filepath`` and moved over it
     with ``os.replace``, so ``filepath`` is always either the previous best or the new best.
+    Under ``MultiWorkerMirroredStrategy`` only the chief writes ``filepath``.
     The best value is kept in ``filepath + ".json"`` so a resumed run only overwrites the file
     with a better model.
 
@@ -109,6 +112,13 @@ class BestModelCheckpoint(tf.keras.callbacks.Callback):
             )
         value = float(logs[self.monitor])
         if not self._improved(value):
+            return
+        if not is_chief():
+            # Under MultiWorkerMirroredStrategy reading the weights is a collective every
+            # worker joins; only the chief keeps the file.
+            with tempfile.TemporaryDirectory() as scratch:
+                self.model.save(Path(scratch) / self.filepath.name)
+            self.best, self.best_epoch = value, epoch + 1
             return
         temporary = self.filepath.with_name(f".{self.filepath.stem}.{os.getpid()}.tmp.keras")
         with _replacing(self.filepath, temporary):
