@@ -31,6 +31,16 @@ _QUANTIZER_ARGUMENTS = (
 )
 
 
+def with_bias_and_activation(layer: tf.keras.layers.Layer, outputs: tf.Tensor) -> tf.Tensor:
+    """``outputs`` with ``layer``'s bias and activation applied, for calls that computed the
+    convolution with both patched out."""
+    if layer.use_bias:
+        outputs = tf.nn.bias_add(outputs, layer.bias)
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return outputs
+
+
 class CheckedQuantizersMixin:
     """Validate every ``*_quantizer`` argument before larq resolves it, refuse a weight
     quantizer as ``input_quantizer`` (:func:`~bitnets_tf._validation.check_input_quantizer`),
@@ -228,11 +238,7 @@ class QuantConv2D(CheckedQuantizersMixin, lq.layers.QuantConv2D):
             lq.utils.patch_object(self, "activation", None),
         ):
             outputs = self._call_with_border_correction(inputs) * scale
-        if self.use_bias:
-            outputs = tf.nn.bias_add(outputs, self.bias)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return with_bias_and_activation(self, outputs)
 
     def get_config(self):
         return {**super().get_config(), "activation_scaling": self.activation_scaling}

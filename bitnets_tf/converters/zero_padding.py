@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from bitnets_tf.converters.planes import same_padding
 from bitnets_tf.converters.semantics import describe_linear, padding_value, quantized_kernel
+from bitnets_tf.layers import with_bias_and_activation
 
 
 def lce_miscomputes_zero_padding(layer) -> bool:
@@ -77,11 +78,7 @@ class _PaddingCorrected:
             shape = tf.shape(outputs)
             contribution = tf.constant(self.contribution.reshape(1, -1))
             outputs = tf.reshape(tf.reshape(outputs, [shape[0], -1]) - contribution, shape)
-        if self.use_bias:
-            outputs = tf.nn.bias_add(outputs, self.bias)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
+        return with_bias_and_activation(self, outputs)
 
     def get_config(self):
         raise NotImplementedError(
