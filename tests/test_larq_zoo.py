@@ -15,11 +15,20 @@ from convert_models import file_logits, randomize
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.lce import run_lce
 
-larq_zoo = pytest.importorskip("larq_zoo")
+
+@pytest.fixture(scope="module")
+def larq_zoo():
+    """larq-zoo, imported for this module only: it registers its own ``xnor_weight_scale``
+    function over bitnets-tf's quantizer of that name, so the registry is restored after."""
+    registry = tf.keras.utils.get_custom_objects()
+    saved = dict(registry)
+    yield pytest.importorskip("larq_zoo")
+    registry.clear()
+    registry.update(saved)
 
 
 @pytest.mark.parametrize("name", ["BiRealNet", "BinaryResNetE18"])
-def test_larq_zoo_model_converts_to_lce_exactly(name):
+def test_larq_zoo_model_converts_to_lce_exactly(larq_zoo, name):
     tf.keras.utils.set_random_seed(0)
     model = getattr(larq_zoo.literature, name)(
         weights=None, input_shape=(64, 64, 3), num_classes=10
