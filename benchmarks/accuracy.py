@@ -17,7 +17,7 @@ own ``ru_maxrss`` (from ``os.wait4``). Sections:
 
 The test split is the validation data; "test error" is 1 - test accuracy after the last epoch
 (best epoch in brackets). Data comes from local IDX files: ``--data-dir`` or
-``$BITNETS_TF_DATA_DIR`` (e.g. /work/shared/data).
+``$BITNETS_TF_DATA_DIR`` (a directory holding the IDX files).
 
     python benchmarks/accuracy.py --quick                  # smoke run, a few minutes
     python benchmarks/accuracy.py --only layerwise         # one section at full size
