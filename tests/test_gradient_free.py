@@ -245,7 +245,7 @@ def test_streaming_readout_rejects_bad_arguments_with_the_fix():
 
 _FLAT_MEMORY_SCRIPT = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     import bitnets_tf
     import tensorflow as tf
     from bitnets_tf.training.gradient_free import fit_streaming_readout
@@ -258,10 +258,16 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
             return tf.sign(uniform - 0.5), labels
         return tf.data.Dataset.range(batches).map(batch)
 
+    def peak_mb():
+        # VmHWM, not ru_maxrss: the latter carries the parent's size across fork and exec
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+
     peaks = []
     for batches in (4, 40):
         fit_streaming_readout(stream(batches), 10, epochs=1, learning_rate=1e-5)
-        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        peaks.append(peak_mb())
     print(peaks[0], peaks[1])
     """
 )

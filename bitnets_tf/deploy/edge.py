@@ -156,16 +156,17 @@ def ranked(
 
 
 def stock_interpreter(model: bytes, threads: int):
-    """An interpreter from bitnets-tf's runtime (``tf.lite`` with kernels for the ``Lce*``
-    operators) if installed, else ai-edge-litert, tflite-runtime or tensorflow's tf.lite: the
+    """For a model with ``Lce*`` operators, bitnets-tf's runtime (``tf.lite`` with kernels for
+    them) if installed; otherwise ai-edge-litert, tflite-runtime or tensorflow's tf.lite: the
     order of bitnets_tf.converters.stock_runtime, repeated here so this file runs alone."""
-    try:
-        from bitnets_tf import runtime
+    if b"Lce" in model:  # the custom operators' names are stored as plain strings
+        try:
+            from bitnets_tf import runtime
 
-        if runtime.available():
-            return runtime.make_interpreter(model, num_threads=threads)
-    except ImportError:
-        pass
+            if runtime.available():
+                return runtime.make_interpreter(model, num_threads=threads)
+        except ImportError:
+            pass
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
