@@ -47,6 +47,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="int8: quantize the float stem and head too (no float32 ops at all)",
     )
+    parser.add_argument(
+        "--approximate-int8",
+        action="store_true",
+        help="int8: accept signs computed from int8-rounded tensors (residual networks), judged "
+        "on end-to-end rates, instead of refusing them",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -124,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         input_shape=_shape(args.input_shape),
         float_head=not args.full_integer,
         float_stem=not args.full_integer,
+        exact_int8=not args.approximate_int8,
         progress=lambda message: print(f"... {message}", flush=True),
         allow_unsafe=args.allow_unsafe,
     )

@@ -114,8 +114,9 @@ def check_margins(
             f"step of {listed} reads an int8-rounded tensor (a residual sum or a float "
             "layer's output) whose values on the representative data lie within int8 rounding "
             "of the threshold, where int8 would flip signs that Keras keeps. Convert with "
-            "target='lce' (bitpacked) or 'float', or pass exact_int8=False to accept an int8 "
-            "model that only approximates these layers (verified on end-to-end rates).",
+            "target='lce' (bitpacked) or 'float', or pass exact_int8=False (CLI: "
+            "--approximate-int8) to accept an int8 model that only approximates these layers "
+            "(verified on end-to-end rates).",
             target="int8",
         )
 
