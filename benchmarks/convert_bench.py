@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
 import tensorflow as tf
+from runtime_bench import latencies  # the same interleaved timing (this folder)
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import ConversionError, convert
@@ -62,19 +62,6 @@ def _tflite_call(flatbuffer: bytes, sample: np.ndarray):
 def _lce_call(flatbuffer: bytes, sample: np.ndarray):
     interpreter = lce_interpreter(flatbuffer)
     return lambda: interpreter.predict(sample)
-
-
-def _latencies(calls: dict, repeats: int) -> dict[str, float]:
-    """Median milliseconds per call, the runtimes interleaved so load changes hit all."""
-    for call in calls.values():
-        call()  # warm-up
-    times = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(1000 * (time.perf_counter() - start))
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _trained_like_batch_norms(model, seed: int = 0) -> None:
@@ -150,7 +137,7 @@ def benchmark(name: str, size: int, repeats: int) -> list[str]:
     calls = {"lce": _lce_call(results["lce"].flatbuffer, sample)}
     calls.update({t: _tflite_call(results[t].flatbuffer, sample) for t in ("int8", "float")})
     with captured_output():
-        ms = _latencies(calls, repeats)
+        ms = latencies(calls, repeats)
     lce_report = results["lce"].report
     share = lce_report.bitpacked_share
     meets = sizes["lce"] <= SIZE_TARGET * sizes["float"] and share in (None, 1.0)
