@@ -1,10 +1,11 @@
 """Check bitnets-tf's kernels on emulated ARM Linux: the same lce files give the same outputs
-with the aarch64 (or armv7) build of the kernels, registered into tflite-runtime's stock
-interpreter under qemu, as with the x86 build on this host.
+with the aarch64 (or armv7) build of the kernels in the platform's stock interpreter under qemu
+(aarch64: ai-edge-litert with the kernels as a delegate; armv7: tflite-runtime with the
+operators registered) as with the x86 build on this host.
 
 The kernels are cross-compiled from bitnets_tf/runtime/csrc with Debian's cross compiler
-(gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf); the sysroot (Debian Python, numpy and
-tflite-runtime 2.14) comes from bitnets_tf.deploy.arm. For each model, every Lce* operator is
+(gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf); the sysroot (Debian Python, numpy and the
+stock runtime) comes from bitnets_tf.deploy.arm. For each model, every Lce* operator is
 cut out and run alone on random input: ARM and x86 must agree bit for bit (and the x86 kernels
 agree bit for bit with larq-compute-engine, tests/test_runtime.py). Whole models are compared
 too (float operators differ between TFLite builds, so within a tolerance and by top class).
