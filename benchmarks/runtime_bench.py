@@ -3,8 +3,9 @@ against float and int8 files with XNNPACK and larq-compute-engine's interpreter,
 threads; and, per binary convolution, binary MACs/s as a share of this CPU's XNOR+popcount limit.
 
 For each model (zoo models at 224x224 with 1000 classes, and the Fashion-MNIST demo network),
-random weights with trained-like batch-norm statistics are converted to lce, int8 and float, and
-single-image latency is measured in one process with interleaved repeats (median):
+random weights with trained-like batch-norm statistics are converted to lce (and int8, float
+when those runtimes are timed), and single-image latency of each runtime chosen with --runtimes
+(default: all but the litert ones) is measured in one process with interleaved repeats (median):
   ours      lce file, tf.lite.Interpreter + bitnets-tf kernels (XNNPACK for the float operators)
   litert    lce file, ai-edge-litert's Interpreter + the bitnets-tf delegate (XNNPACK for the
             float operators)
