@@ -149,13 +149,17 @@ def test_tf_lite_interpreter_takes_the_delegate():
     flatbuffer = lce_file(random_architecture(np.random.default_rng(6)))
     x = sample(flatbuffer)
     resolver = tf.lite.experimental.OpResolverType
+    delegates = {  # runtime.load_delegate() uses the installed package's: tf.lite's here
+        True: tf.lite.experimental.load_delegate(runtime.delegate_path()),
+        False: runtime.load_delegate(),
+    }
     for xnnpack, resolver_type in (
         (True, resolver.AUTO),
         (False, resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
     ):
         interpreter = tf.lite.Interpreter(
             model_content=flatbuffer,
-            experimental_delegates=[tf.lite.experimental.load_delegate(runtime.delegate_path())],
+            experimental_delegates=[delegates[xnnpack]],
             experimental_op_resolver_type=resolver_type,
         )
         interpreter.allocate_tensors()
