@@ -8,6 +8,9 @@ operator alone bit-identical to LCE's. ``tf.lite``'s own interpreter takes the d
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.deploy.demo.model import demo_model
 from bitnets_tf.deploy.interpreters import ModelRunner
 from bitnets_tf.runtime import _library
+from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
@@ -117,17 +121,59 @@ def test_each_operator_through_the_delegate_bit_identical_to_lce():
     assert checked.count("LceBconv2d") >= 16 and "LceQuantize" in checked
 
 
-def test_threads_give_identical_results():
-    # 32x32x64 -> 64 channels, 3x3: 38 M binary MACs per convolution, split over the threads
+@functools.cache
+def wide_convolutions_file() -> bytes:
+    """Two binary 3x3 convolutions on 32x32x64: 38 M binary MACs each, enough to be split over
+    the interpreter's threads."""
     inputs = tf.keras.Input((32, 32, 64))
     x = layers.QuantConv2D(64, 3, padding="same", **BINARY)(inputs)
     x = tf.keras.layers.BatchNormalization()(x)
     x = layers.QuantConv2D(64, 3, padding="same", **BINARY)(x)
     outputs = tf.keras.layers.BatchNormalization()(x)
-    flatbuffer = lce_file(randomize(tf.keras.Model(inputs, outputs)))
+    return lce_file(randomize(tf.keras.Model(inputs, outputs)))
+
+
+def test_threads_give_identical_results():
+    flatbuffer = wide_convolutions_file()
     x = sample(flatbuffer)
     one = run_litert(flatbuffer, [x])[0]
     np.testing.assert_array_equal(one, run_litert(flatbuffer, [x], num_threads=2)[0])
+
+
+# Runs one LceBconv2d in a fresh process and prints how many threads its invocation started.
+THREADS_STARTED = """
+import os, sys
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+model, library, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+interpreter = Interpreter(
+    model_path=model, experimental_delegates=[load_delegate(library)], num_threads=threads,
+    experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+interpreter.allocate_tensors()
+detail = interpreter.get_input_details()[0]
+interpreter.set_tensor(detail["index"], np.ones(detail["shape"], detail["dtype"]))
+before = len(os.listdir("/proc/self/task"))
+interpreter.invoke()
+print(len(os.listdir("/proc/self/task")) - before)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+def test_delegated_convolution_uses_the_interpreters_thread_count(tmp_path):
+    operators = lce_operators(wide_convolutions_file())
+    convolution = next(op for op in operators if op.name == "LceBconv2d")
+    model = tmp_path / "bconv.tflite"
+    model.write_bytes(convolution.flatbuffer)
+
+    def threads_started(num_threads: int) -> int:
+        command = [sys.executable, "-c", THREADS_STARTED, str(model), runtime.delegate_path()]
+        result = subprocess.run(
+            [*command, str(num_threads)], capture_output=True, text=True, check=True, timeout=120
+        )
+        return int(result.stdout.split()[-1])
+
+    assert threads_started(1) == 0
+    assert threads_started(3) == 2  # the kernels' pool: the caller and two workers
 
 
 def test_delegate_claims_the_lce_operators_and_xnnpack_the_float_ones():
