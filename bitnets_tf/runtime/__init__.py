@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from typing import Any
 
 from bitnets_tf.runtime._library import (
     RuntimeUnavailableError,
@@ -90,7 +91,7 @@ def delegate_path() -> str:
     return library_path()
 
 
-def load_delegate():
+def load_delegate() -> Any:
     """The delegate of :func:`delegate_path`, loaded by the installed TFLite package's
     ``load_delegate`` (one per process: it holds no state and serves any number of
     interpreters).
@@ -102,7 +103,7 @@ def load_delegate():
 
 
 @functools.cache
-def _delegate(package: str):
+def _delegate(package: str) -> Any:
     return tflite_host().interpreter_module.load_delegate(delegate_path())
 
 
