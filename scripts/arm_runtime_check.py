@@ -11,7 +11,7 @@ agree bit for bit with larq-compute-engine, tests/test_runtime.py). Whole models
 too (float operators differ between TFLite builds, so within a tolerance and by top class).
 Emulated time says nothing about device speed.
 
-Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7]
+Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7] [--hook auto|delegate]
 """
 
 from __future__ import annotations
@@ -108,6 +108,13 @@ def host_outputs(flatbuffer: bytes, inputs, xnnpack: bool) -> list[np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="aarch64", choices=sorted(COMPILERS))
+    parser.add_argument(
+        "--hook",
+        default="auto",
+        choices=("auto", "delegate"),
+        help="delegate: the kernels as a delegate also where tflite-runtime (armv7) could "
+        "register them",
+    )
     args = parser.parse_args()
     platform = PLATFORMS[args.arch]
     sysroot = prepare_sysroot(platform)
@@ -140,7 +147,8 @@ def main() -> None:
                 expected.append(host_outputs(model_bytes, inputs, xnnpack))
                 labels.append(label)
         (work / "request.json").write_text(json.dumps(jobs))
-        report = run_python(platform, sysroot, WORKER, str(library), str(work / "request.json"))
+        request = str(work / "request.json")
+        report = run_python(platform, sysroot, WORKER, str(library), request, args.hook)
         info = json.loads(report.strip().splitlines()[-1])
         print(f"{args.arch}: {info}")
         exact = failures = 0

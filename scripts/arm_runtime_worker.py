@@ -1,11 +1,12 @@
 """Runs .tflite files with bitnets-tf's kernels in the stock interpreter of an emulated ARM
 Python and saves the raw outputs: registered into tflite-runtime's interpreter (armv7), or
-given to ai-edge-litert's interpreter as a delegate (aarch64, where the sysroot has LiteRT).
+given to the interpreter as a delegate (aarch64, where the sysroot has LiteRT; on request).
 Executed by scripts/arm_runtime_check.py inside an emulated ARM Python (qemu-user) where only
 numpy and the runtime exist: it must not import bitnets_tf.
 
-Usage: python arm_runtime_worker.py KERNELS.so REQUEST.json, where the request lists
-{"model": PATH, "inputs": NPZ, "outputs": NPZ, "xnnpack": bool} jobs; prints a JSON line with
+Usage: python arm_runtime_worker.py KERNELS.so REQUEST.json [auto|delegate], where the request
+lists {"model": PATH, "inputs": NPZ, "outputs": NPZ, "xnnpack": bool} jobs (``delegate``: the
+kernels as a delegate even where tflite-runtime's AddCustom is there); prints a JSON line with
 the platform, the runtime, the kernel in use and the hook.
 """
 
@@ -46,33 +47,43 @@ def tflite_runtime_factory(kernels: ctypes.CDLL):
     return create, OpResolverType, info
 
 
-def litert_factory(kernels_path: str):
-    """Interpreters of ai-edge-litert with the kernels as a delegate (load_delegate)."""
+def delegate_factory(kernels_path: str):
+    """Interpreters with the kernels as a delegate (load_delegate) of ai-edge-litert, or of
+    tflite-runtime where LiteRT is not installed."""
     from importlib.metadata import version
 
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+    try:
+        from ai_edge_litert import interpreter as module
 
-    delegate = load_delegate(kernels_path)
+        package = "ai-edge-litert"
+    except ImportError:
+        from tflite_runtime import interpreter as module
+
+        package = "tflite-runtime"
+    delegate = module.load_delegate(kernels_path)
 
     def create(path: str, resolver):
-        return Interpreter(
+        return module.Interpreter(
             model_path=path,
             experimental_delegates=[delegate],
             num_threads=1,
             experimental_op_resolver_type=resolver,
         )
 
-    info = {"runtime": f"ai-edge-litert {version('ai-edge-litert')}", "hook": "delegate"}
-    return create, OpResolverType, info
+    info = {"runtime": f"{package} {version(package)}", "hook": "delegate"}
+    return create, module.OpResolverType, info
 
 
-def main(kernels_path: str, request_path: str) -> None:
+def main(kernels_path: str, request_path: str, hook: str = "auto") -> None:
     kernels = ctypes.CDLL(kernels_path)
     kernels.bitnets_kernel.restype = ctypes.c_char_p
-    try:
-        create, resolver, info = tflite_runtime_factory(kernels)
-    except ImportError:
-        create, resolver, info = litert_factory(kernels_path)
+    if hook == "delegate":
+        create, resolver, info = delegate_factory(kernels_path)
+    else:
+        try:
+            create, resolver, info = tflite_runtime_factory(kernels)
+        except ImportError:
+            create, resolver, info = delegate_factory(kernels_path)
     with open(request_path) as handle:
         jobs = json.load(handle)
     for job in jobs:
@@ -95,4 +106,4 @@ def main(kernels_path: str, request_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])
