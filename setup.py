@@ -18,6 +18,7 @@ KERNEL_SOURCES = [
         "parallel",
         "peak",
         "register",
+        "delegate",
         "pymodule",
     )
 ]

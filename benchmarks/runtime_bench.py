@@ -3,9 +3,13 @@ against float and int8 files with XNNPACK and larq-compute-engine's interpreter,
 threads; and, per binary convolution, binary MACs/s as a share of this CPU's XNOR+popcount limit.
 
 For each model (zoo models at 224x224 with 1000 classes, and the Fashion-MNIST demo network),
-random weights with trained-like batch-norm statistics are converted to lce, int8 and float, and
-single-image latency is measured in one process with interleaved repeats (median):
+random weights with trained-like batch-norm statistics are converted to lce (and int8, float
+when those runtimes are timed), and single-image latency of each runtime chosen with --runtimes
+(default: all but the litert ones) is measured in one process with interleaved repeats (median):
   ours      lce file, tf.lite.Interpreter + bitnets-tf kernels (XNNPACK for the float operators)
+  litert    lce file, ai-edge-litert's Interpreter + the bitnets-tf delegate (XNNPACK for the
+            float operators)
+  litert-builtin  the same with TFLite's builtin kernels for the float operators (no XNNPACK)
   float     float file, tf.lite.Interpreter (XNNPACK)
   int8      int8 file, tf.lite.Interpreter (XNNPACK)
   lce       lce file, LCE 0.16 interpreter, default kernels
@@ -16,7 +20,8 @@ is timed alone (one-operator model, one thread) and its binary MACs/s reported a
 that limit.
 
 Usage: python benchmarks/runtime_bench.py [--models birealnet18,reactnet_a,demo] [--size 224]
-       [--repeats 15] [--threads 1,2]
+       [--repeats 15] [--threads 1,2] [--runtimes ours,float,int8,lce,lce-ibg]
+       [--no-convolutions]
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ from bitnets_tf.deploy.demo.model import demo_model
 from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model
 
-RUNTIMES = ("ours", "float", "int8", "lce", "lce-ibg")
+RUNTIMES = ("ours", "litert", "litert-builtin", "float", "int8", "lce", "lce-ibg")
+DEFAULT_RUNTIMES = "ours,float,int8,lce,lce-ibg"
 
 
 def build(name: str, size: int) -> tf.keras.Model:
@@ -61,11 +67,13 @@ def build(name: str, size: int) -> tf.keras.Model:
     return model
 
 
-def files(model: tf.keras.Model) -> dict[str, bytes]:
+def files(model: tf.keras.Model, runtimes: list[str]) -> dict[str, bytes]:
+    """The conversions the runtimes need: lce always, int8 and float when timed."""
+    targets = ["lce", *(t for t in ("int8", "float") if t in runtimes)]
     with captured_output():
         return {
             target: convert(model, target=target, verify=False, float_reference=False).flatbuffer
-            for target in ("lce", "int8", "float")
+            for target in targets
         }
 
 
@@ -102,24 +110,54 @@ def latencies(calls: dict, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def model_rows(name: str, flatbuffers: dict, shape, threads: int, repeats: int) -> list[str]:
+def litert_call(flatbuffer: bytes, sample: np.ndarray, threads: int, xnnpack: bool):
+    from ai_edge_litert import interpreter as litert
+
+    resolver = litert.OpResolverType
+    interpreter = litert.Interpreter(
+        model_content=flatbuffer,
+        experimental_delegates=[litert.load_delegate(runtime.delegate_path())],
+        num_threads=threads,
+        experimental_op_resolver_type=(
+            resolver.AUTO if xnnpack else resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        ),
+    )
+    interpreter.allocate_tensors()
+    return tflite_call(interpreter, sample)
+
+
+def runtime_call(name: str, flatbuffers: dict, sample: np.ndarray, threads: int):
+    """A function that runs ``sample`` once in the runtime ``name`` (one of RUNTIMES)."""
+    if name == "ours":
+        return tflite_call(runtime.make_interpreter(flatbuffers["lce"], threads), sample)
+    if name.startswith("litert"):
+        return litert_call(flatbuffers["lce"], sample, threads, xnnpack=name == "litert")
+    if name in ("float", "int8"):
+        return tflite_call(stock_interpreter(flatbuffers[name], threads), sample)
+    return lce_call(flatbuffers["lce"], sample, threads, indirect=name == "lce-ibg")
+
+
+def ratio_columns(runtimes: list[str]) -> list[str]:
+    """The speed-up columns the chosen runtimes allow."""
+    columns = [f"{r}/ours" for r in ("float", "litert", "litert-builtin") if r in runtimes]
+    if "lce" in runtimes and "lce-ibg" in runtimes:
+        columns.append("best lce/ours")
+    return columns if "ours" in runtimes else []
+
+
+def model_rows(
+    name: str, flatbuffers: dict, shape, threads: int, repeats: int, runtimes: list[str]
+) -> list[str]:
     sample = np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32)
     with captured_output():
-        calls = {
-            "ours": tflite_call(runtime.make_interpreter(flatbuffers["lce"], threads), sample),
-            "float": tflite_call(stock_interpreter(flatbuffers["float"], threads), sample),
-            "int8": tflite_call(stock_interpreter(flatbuffers["int8"], threads), sample),
-            "lce": lce_call(flatbuffers["lce"], sample, threads, indirect=False),
-            "lce-ibg": lce_call(flatbuffers["lce"], sample, threads, indirect=True),
-        }
+        calls = {r: runtime_call(r, flatbuffers, sample, threads) for r in runtimes}
         ms = latencies(calls, repeats)
-    return [
-        name,
-        str(threads),
-        *(f"{ms[r]:.2f}" for r in RUNTIMES),
-        f"{ms['float'] / ms['ours']:.2f}x",
-        f"{min(ms['lce'], ms['lce-ibg']) / ms['ours']:.2f}x",
-    ]
+    ratios = []
+    for column in ratio_columns(runtimes):
+        other = column.split("/")[0]
+        value = min(ms["lce"], ms["lce-ibg"]) if other == "best lce" else ms[other]
+        ratios.append(f"{value / ms['ours']:.2f}x")
+    return [name, str(threads), *(f"{ms[r]:.2f}" for r in runtimes), *ratios]
 
 
 def convolution_rows(name: str, flatbuffer: bytes, peak: float, repeats: int) -> list[list[str]]:
@@ -157,10 +195,23 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument(
+        "--runtimes", default=DEFAULT_RUNTIMES, help=f"comma-separated, of {', '.join(RUNTIMES)}"
+    )
+    parser.add_argument(
+        "--convolutions",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time each binary convolution against the XNOR+popcount limit",
+    )
     args = parser.parse_args()
     if not runtime.available():
         sys.exit(runtime.unavailable_reason())
     threads = [int(t) for t in args.threads.split(",")]
+    runtimes = args.runtimes.split(",")
+    unknown = sorted(set(runtimes) - set(RUNTIMES))
+    if unknown:
+        parser.error(f"unknown runtimes {unknown}; choose from {', '.join(RUNTIMES)}")
     peak = runtime.peak_binary_macs(1.0)
     print(
         f"kernel {runtime.kernel_name()}; XNOR+popcount limit (one thread): "
@@ -171,23 +222,25 @@ def main() -> None:
     for name in args.models.split(","):
         print(f"... {name}", file=sys.stderr, flush=True)
         shape = (28, 28, 1) if name == "demo" else (args.size, args.size, 3)
-        flatbuffers = files(build(name, args.size))
+        flatbuffers = files(build(name, args.size), runtimes)
         for count in threads:
-            latency_rows.append(model_rows(name, flatbuffers, shape, count, args.repeats))
-        conv_rows.extend(convolution_rows(name, flatbuffers["lce"], peak, args.repeats))
+            latency_rows.append(model_rows(name, flatbuffers, shape, count, args.repeats, runtimes))
+        if args.convolutions:
+            conv_rows.extend(convolution_rows(name, flatbuffers["lce"], peak, args.repeats))
     print(
         format_table(
-            ["model", "threads", *(f"{r} ms" for r in RUNTIMES), "float/ours", "best lce/ours"],
+            ["model", "threads", *(f"{r} ms" for r in runtimes), *ratio_columns(runtimes)],
             latency_rows,
         )
     )
-    print()
-    print(
-        format_table(
-            ["model", "op", "input", "stride/dil", "binary MACs", "ms", "rate", "of limit"],
-            conv_rows,
+    if conv_rows:
+        print()
+        print(
+            format_table(
+                ["model", "op", "input", "stride/dil", "binary MACs", "ms", "rate", "of limit"],
+                conv_rows,
+            )
         )
-    )
     print(
         f"\n{args.repeats} interleaved single-image runs per runtime, median. Targets: ours >= 3x "
         "float for Bi-Real-18 and ReActNet-A on one thread, faster than LCE everywhere, large "

@@ -1,16 +1,17 @@
 """Check bitnets-tf's kernels on emulated ARM Linux: the same lce files give the same outputs
-with the aarch64 (or armv7) build of the kernels, registered into tflite-runtime's stock
-interpreter under qemu, as with the x86 build on this host.
+with the aarch64 (or armv7) build of the kernels in the platform's stock interpreter under qemu
+(aarch64: ai-edge-litert with the kernels as a delegate; armv7: tflite-runtime with the
+operators registered) as with the x86 build on this host.
 
 The kernels are cross-compiled from bitnets_tf/runtime/csrc with Debian's cross compiler
-(gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf); the sysroot (Debian Python, numpy and
-tflite-runtime 2.14) comes from bitnets_tf.deploy.arm. For each model, every Lce* operator is
+(gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf); the sysroot (Debian Python, numpy and the
+stock runtime) comes from bitnets_tf.deploy.arm. For each model, every Lce* operator is
 cut out and run alone on random input: ARM and x86 must agree bit for bit (and the x86 kernels
 agree bit for bit with larq-compute-engine, tests/test_runtime.py). Whole models are compared
 too (float operators differ between TFLite builds, so within a tolerance and by top class).
 Emulated time says nothing about device speed.
 
-Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7]
+Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7] [--hook auto|delegate]
 """
 
 from __future__ import annotations
@@ -40,7 +41,16 @@ from bitnets_tf.zoo import create_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "bitnets_tf" / "runtime" / "csrc"
-SOURCES = ("flexbuffer", "bitpack_ops", "bgemm", "bconv", "parallel", "peak", "register")
+SOURCES = (
+    "flexbuffer",
+    "bitpack_ops",
+    "bgemm",
+    "bconv",
+    "parallel",
+    "peak",
+    "register",
+    "delegate",
+)
 COMPILERS = {
     "aarch64": ["aarch64-linux-gnu-gcc"],
     "armv7": ["arm-linux-gnueabihf-gcc", "-mfpu=neon-vfpv4"],
@@ -98,6 +108,13 @@ def host_outputs(flatbuffer: bytes, inputs, xnnpack: bool) -> list[np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="aarch64", choices=sorted(COMPILERS))
+    parser.add_argument(
+        "--hook",
+        default="auto",
+        choices=("auto", "delegate"),
+        help="delegate: the kernels as a delegate also where tflite-runtime (armv7) could "
+        "register them",
+    )
     args = parser.parse_args()
     platform = PLATFORMS[args.arch]
     sysroot = prepare_sysroot(platform)
@@ -130,7 +147,8 @@ def main() -> None:
                 expected.append(host_outputs(model_bytes, inputs, xnnpack))
                 labels.append(label)
         (work / "request.json").write_text(json.dumps(jobs))
-        report = run_python(platform, sysroot, WORKER, str(library), str(work / "request.json"))
+        request = str(work / "request.json")
+        report = run_python(platform, sysroot, WORKER, str(library), request, args.hook)
         info = json.loads(report.strip().splitlines()[-1])
         print(f"{args.arch}: {info}")
         exact = failures = 0

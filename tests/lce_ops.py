@@ -25,14 +25,28 @@ def run_lce(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(o) for o in lce_interpreter(flatbuffer).predict(inputs)]
 
 
-def run_ours(
-    flatbuffer: bytes, inputs: list[np.ndarray], num_threads: int = 1, xnnpack: bool = False
-) -> list[np.ndarray]:
-    interpreter = runtime.make_interpreter(flatbuffer, num_threads=num_threads, xnnpack=xnnpack)
+def lce_file(model) -> bytes:
+    """The ``lce`` conversion of a Keras model (not verified)."""
+    from bitnets_tf.converters import convert
+    from bitnets_tf.converters.quiet import captured_output
+
+    with captured_output():
+        return convert(model, target="lce", verify=False, float_reference=False).flatbuffer
+
+
+def invoke(interpreter, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The outputs of a (tensors allocated) TFLite interpreter for ``inputs``."""
     for detail, value in zip(interpreter.get_input_details(), inputs, strict=True):
         interpreter.set_tensor(detail["index"], value)
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+
+def run_ours(
+    flatbuffer: bytes, inputs: list[np.ndarray], num_threads: int = 1, xnnpack: bool = False
+) -> list[np.ndarray]:
+    interpreter = runtime.make_interpreter(flatbuffer, num_threads=num_threads, xnnpack=xnnpack)
+    return invoke(interpreter, inputs)
 
 
 def random_input(flatbuffer: bytes, seed: int) -> list[np.ndarray]:
@@ -56,15 +70,18 @@ def random_input(flatbuffer: bytes, seed: int) -> list[np.ndarray]:
     return values
 
 
-def compare_operators(flatbuffer: bytes, seed: int = 0, num_threads: int = 1) -> list[str]:
+def compare_operators(
+    flatbuffer: bytes, seed: int = 0, num_threads: int = 1, run=run_ours
+) -> list[str]:
     """Names of the Lce* operators checked; raises AssertionError on the first output that is
-    not bit-identical to larq-compute-engine's."""
+    not bit-identical to larq-compute-engine's. ``run(flatbuffer, inputs, num_threads=...)``
+    runs a one-operator model with the kernels under test."""
     checked = []
     for index, operator in enumerate(lce_operators(flatbuffer)):
         name, single = operator.name, operator.flatbuffer
         inputs = random_input(single, seed + index)
         expected = run_lce(single, inputs)
-        actual = run_ours(single, inputs, num_threads=num_threads)
+        actual = run(single, inputs, num_threads=num_threads)
         for e, a in zip(expected, actual, strict=True):
             assert e.dtype == a.dtype and e.size == a.size, (name, e.shape, a.shape)
             e = e.reshape(a.shape)  # LCE's predict drops the batch axis of one sample

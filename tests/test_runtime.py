@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from convert_models import BINARY, binary_cnn, binary_mlp, randomize, reactnet_block
-from lce_ops import compare_operators, run_lce, run_ours
+from lce_ops import compare_operators, lce_file, run_lce, run_ours
 
 from bitnets_tf import layers, runtime
-from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.zoo import create_model, list_models
 
@@ -52,11 +51,6 @@ def random_architecture(seed: int) -> tf.keras.Model:
     x = layers.QuantDense(int(rng.choice([6, 40])), **BINARY)(x)
     x = L.BatchNormalization()(x)
     return randomize(tf.keras.Model(inputs, x), seed=seed)
-
-
-def lce_file(model: tf.keras.Model) -> bytes:
-    with captured_output():
-        return convert(model, target="lce", verify=False, float_reference=False).flatbuffer
 
 
 def test_operators_bit_identical_on_shared_models():

@@ -3,10 +3,6 @@ plugins {
     id("org.jetbrains.kotlin.android")
 }
 
-// bitnets.lce=true: larq-compute-engine's Android library (TFLite + the Lce* operators),
-// built from source or taken from an LCE release, copied to app/libs/lce-lite.aar.
-val useLce = findProperty("bitnets.lce")?.toString() == "true"
-
 android {
     namespace = "org.bitnets.demo"
     compileSdk = 34
@@ -18,8 +14,16 @@ android {
         versionCode = 1
         versionName = "0.1.0"
         ndk {
-            // LCE's optimised binary kernels exist for arm64-v8a only; the others run reference code.
             abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64")
+        }
+    }
+
+    // libbitnets_lce.so: bitnets-tf's kernels for `lce` models (BitnetsDelegate), compiled by the
+    // NDK from the single copy of the C sources in bitnets_tf/runtime/csrc.
+    externalNativeBuild {
+        cmake {
+            path = file("../native/CMakeLists.txt")
+            version = "3.22.1"
         }
     }
 
@@ -46,9 +50,5 @@ android {
 dependencies {
     implementation(project(":core"))
     implementation("androidx.appcompat:appcompat:1.7.0")
-    if (useLce) {
-        implementation(files("libs/lce-lite.aar"))
-    } else {
-        implementation("org.tensorflow:tensorflow-lite:2.16.1")
-    }
+    implementation("org.tensorflow:tensorflow-lite:2.16.1")
 }

@@ -1,6 +1,7 @@
 """Bitpacked inference on the stock TFLite interpreter: C kernels for the larq-compute-engine
 operators (``LceQuantize``, ``LceDequantize``, ``LceBconv2d``, ``LceBMaxPool2d``) that the
-``lce`` conversion target emits, registered into ``tf.lite``'s interpreter as custom operators.
+``lce`` conversion target emits, registered into ``tf.lite``'s (or ``tflite-runtime``'s)
+interpreter as custom operators, or given to ai-edge-litert's interpreter as a delegate.
 
 >>> from bitnets_tf import runtime
 >>> interpreter = runtime.make_interpreter("model.tflite", num_threads=2)  # doctest: +SKIP
@@ -12,16 +13,25 @@ VPOPCNTDQ, AVX2, POPCNT, NEON or portable C).
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
+from typing import Any
 
-from bitnets_tf.runtime._library import RuntimeUnavailableError, kernels, tflite_host
+from bitnets_tf.runtime._library import (
+    RuntimeUnavailableError,
+    kernels,
+    library_path,
+    tflite_host,
+)
 
 __all__ = [
     "RuntimeUnavailableError",
     "available",
+    "delegate_path",
     "force_kernel",
     "kernel_name",
+    "load_delegate",
     "make_interpreter",
     "peak_binary_macs",
     "unavailable_reason",
@@ -68,13 +78,44 @@ def peak_binary_macs(seconds: float = 0.5) -> float:
     return float(kernels().bitnets_peak_macs(seconds))
 
 
+def delegate_path() -> str:
+    """The path of the compiled kernels, a TFLite external-delegate library: give it to
+    ``load_delegate`` of ai-edge-litert, ``tf.lite.experimental`` or ``tflite_runtime`` and the
+    delegate to a stock ``Interpreter(experimental_delegates=[...])``. The delegate runs the
+    ``Lce*`` operators and leaves the float operators to the default XNNPACK delegate.
+
+    Raises:
+        RuntimeUnavailableError: the kernels are not built (or built for another version).
+    """
+    kernels()
+    return library_path()
+
+
+def load_delegate() -> Any:
+    """The delegate of :func:`delegate_path`, loaded by the installed TFLite package's
+    ``load_delegate`` (one per process: it holds no state and serves any number of
+    interpreters).
+
+    Raises:
+        RuntimeUnavailableError: the kernels are not built or no TFLite package is installed.
+    """
+    return _delegate(tflite_host().package)
+
+
+@functools.cache
+def _delegate(package: str) -> Any:
+    return tflite_host().interpreter_module.load_delegate(delegate_path())
+
+
 def _register(resolver_address: int) -> None:
     kernels().bitnets_register(resolver_address, tflite_host().add_custom)
 
 
 def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnnpack: bool = True):
-    """A stock TFLite interpreter (``tf.lite``'s, or ``tflite_runtime``'s where TensorFlow is
-    not installed) that runs the LCE operators with these kernels, tensors allocated.
+    """A stock TFLite interpreter that runs the LCE operators with these kernels, tensors
+    allocated: ``tf.lite``'s with the operators registered; where TensorFlow is not installed,
+    ai-edge-litert's with the kernels as a delegate, or ``tflite_runtime``'s with the operators
+    registered.
 
     Args:
         model: the ``.tflite`` flatbuffer or a path to it.
@@ -93,21 +134,26 @@ def make_interpreter(model: bytes | str | os.PathLike, num_threads: int = 1, xnn
     reason = unavailable_reason()
     if reason:
         raise RuntimeUnavailableError(reason)
-    module = tflite_host().interpreter_module
-    resolver = module.OpResolverType
-
+    host = tflite_host()
+    resolver = host.interpreter_module.OpResolverType
     content = model if isinstance(model, bytes) else None
-    path = None if content is not None else os.fspath(model)
+    arguments = {
+        "model_content": content,
+        "model_path": None if content is not None else os.fspath(model),
+        "num_threads": num_threads,
+        "experimental_op_resolver_type": (
+            resolver.AUTO if xnnpack else resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        ),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "tf.lite.Interpreter is deprecated" (LiteRT move)
-        interpreter = module.InterpreterWithCustomOps(
-            custom_op_registerers=[_register],
-            model_content=content,
-            model_path=path,
-            num_threads=num_threads,
-            experimental_op_resolver_type=(
-                resolver.AUTO if xnnpack else resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-            ),
-        )
+        if host.add_custom is None:
+            interpreter = host.interpreter_module.Interpreter(
+                experimental_delegates=[load_delegate()], **arguments
+            )
+        else:
+            interpreter = host.interpreter_module.InterpreterWithCustomOps(
+                custom_op_registerers=[_register], **arguments
+            )
     interpreter.allocate_tensors()
     return interpreter

@@ -1,4 +1,6 @@
-"""Loading the compiled kernel library and finding the op resolver hook of the TFLite runtime."""
+"""Loading the compiled kernel library and finding how the installed TFLite runtime takes the
+operators: the op resolver's ``AddCustom`` (``tf.lite``, ``tflite-runtime``) or the delegate the
+library also is (ai-edge-litert, whose libraries export no ``AddCustom``)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,9 @@ class RuntimeUnavailableError(RuntimeError):
     """The bitpacked kernels cannot be used here (not built, or no compatible TFLite)."""
 
 
-@functools.cache
-def kernels() -> ctypes.CDLL:
-    """The compiled kernel library (``bitnets_tf.runtime._kernels``), with typed entry points.
+def library_path() -> str:
+    """The path of the compiled kernel library (``bitnets_tf.runtime._kernels``), which is also
+    a TFLite external delegate (``tflite_plugin_create_delegate``) for ``load_delegate(path)``.
 
     Raises:
         RuntimeUnavailableError: the extension was not built.
@@ -41,12 +43,22 @@ def kernels() -> ctypes.CDLL:
             "The bitpacked kernels of bitnets-tf are not compiled in this installation. "
             + BUILD_HELP
         )
-    lib = ctypes.CDLL(spec.origin)
+    return spec.origin
+
+
+@functools.cache
+def kernels() -> ctypes.CDLL:
+    """The compiled kernel library (``bitnets_tf.runtime._kernels``), with typed entry points.
+
+    Raises:
+        RuntimeUnavailableError: the extension was not built.
+    """
+    lib = ctypes.CDLL(library_path())
     try:
         _declare(lib)
     except AttributeError as error:
         raise RuntimeUnavailableError(
-            f"The compiled kernels ({spec.origin}) do not match this version of bitnets-tf "
+            f"The compiled kernels ({library_path()}) do not match this version of bitnets-tf "
             f"({error}). Reinstall bitnets-tf so that they are rebuilt."
         ) from None
     _check_abi(lib)
@@ -62,6 +74,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.bitnets_abi_sizes.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
     lib.bitnets_peak_macs.argtypes = [ctypes.c_double]
     lib.bitnets_peak_macs.restype = ctypes.c_double
+    lib.tflite_plugin_create_delegate.restype = ctypes.c_void_p  # what load_delegate calls
 
 
 def _check_abi(lib: ctypes.CDLL) -> None:
@@ -76,13 +89,14 @@ def _check_abi(lib: ctypes.CDLL) -> None:
 
 @dataclass(frozen=True)
 class TfliteHost:
-    """The Python TFLite package whose interpreter takes the operators: its module with
-    ``InterpreterWithCustomOps`` and ``OpResolverType``, and the address of its
-    ``MutableOpResolver::AddCustom``."""
+    """The Python TFLite package whose interpreter takes the operators: its interpreter module
+    (``Interpreter``, ``InterpreterWithCustomOps``, ``OpResolverType``, ``load_delegate``) and
+    the address of its ``MutableOpResolver::AddCustom``, or ``None`` if the operators go in as
+    a delegate."""
 
     package: str
     interpreter_module: ModuleType
-    add_custom: int
+    add_custom: int | None
 
 
 def _add_custom_in(library: Path) -> int | None:
@@ -116,20 +130,28 @@ def _tflite_runtime_host() -> TfliteHost | None:
     return None
 
 
+def _litert_host() -> TfliteHost | None:
+    try:
+        from ai_edge_litert import interpreter
+    except ImportError:
+        return None
+    return TfliteHost("ai_edge_litert", interpreter, None)
+
+
 @functools.cache
 def tflite_host() -> TfliteHost:
-    """TensorFlow's ``tf.lite`` (``libtensorflow_cc``) if installed, else ``tflite-runtime``
-    (e.g. on a Raspberry Pi): the packages whose interpreters export the op resolver's
-    ``AddCustom``.
+    """TensorFlow's ``tf.lite`` (``libtensorflow_cc`` exports the op resolver's ``AddCustom``)
+    if installed, else ai-edge-litert (which takes the operators as a delegate), else
+    ``tflite-runtime`` (exports ``AddCustom``; the only one for 32-bit ARM).
 
     Raises:
-        RuntimeUnavailableError: neither is installed with that symbol.
+        RuntimeUnavailableError: none of them is installed.
     """
-    host = _tensorflow_host() or _tflite_runtime_host()
+    host = _tensorflow_host() or _litert_host() or _tflite_runtime_host()
     if host is None:
         raise RuntimeUnavailableError(
-            "No TFLite interpreter here exports tflite::MutableOpResolver::AddCustom, which the "
-            "bitpacked kernels register through: install tensorflow (2.16 to 2.21) or "
-            "tflite-runtime (2.14, with numpy<2). ai-edge-litert's interpreter does not export it."
+            "No TFLite interpreter is installed for the bitpacked kernels: install tensorflow "
+            "(2.16 to 2.21), ai-edge-litert (x86-64 and aarch64 Linux) or tflite-runtime (2.14, "
+            "with numpy<2)."
         )
     return host

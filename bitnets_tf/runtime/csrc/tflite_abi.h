@@ -71,6 +71,8 @@ typedef struct TfLiteNode {
 } TfLiteNode;
 
 struct TfLiteRegistration;
+struct TfLiteRegistrationExact;
+struct TfLiteDelegate;
 
 typedef struct TfLiteContext {
   size_t tensors_size;
@@ -81,27 +83,68 @@ typedef struct TfLiteContext {
                                TfLiteIntArray* new_size);
   void (*ReportError)(struct TfLiteContext*, const char* msg, ...);
   TfLiteStatus (*AddTensors)(struct TfLiteContext*, int tensors_to_add, int* first_new);
-  void* GetNodeAndRegistration;
-  void* ReplaceNodeSubsetsWithDelegateKernels;
+  TfLiteStatus (*GetNodeAndRegistration)(struct TfLiteContext*, int node_index, TfLiteNode** node,
+                                         struct TfLiteRegistration** registration);
+  /* Takes the registration by value: a TfLiteRegistrationExact (see below). */
+  TfLiteStatus (*ReplaceNodeSubsetsWithDelegateKernels)(struct TfLiteContext*,
+                                                        struct TfLiteRegistrationExact registration,
+                                                        const TfLiteIntArray* nodes_to_replace,
+                                                        struct TfLiteDelegate* delegate);
   int recommended_num_threads;
   /* Later fields are not used. */
 } TfLiteContext;
 
-typedef struct TfLiteRegistration {
-  void* (*init)(TfLiteContext* context, const char* buffer, size_t length);
-  void (*free)(TfLiteContext* context, void* buffer);
-  TfLiteStatus (*prepare)(TfLiteContext* context, TfLiteNode* node);
-  TfLiteStatus (*invoke)(TfLiteContext* context, TfLiteNode* node);
-  const char* (*profiling_string)(const TfLiteContext* context, const TfLiteNode* node);
-  int32_t builtin_code;
-  const char* custom_name;
-  int version;
-  void* registration_external;
-  void* async_kernel;
+/* The fields of TfLiteRegistration, in TFLite's order. */
+#define BN_TFLITE_REGISTRATION_FIELDS                                                     \
+  void* (*init)(TfLiteContext * context, const char* buffer, size_t length);              \
+  void (*free)(TfLiteContext * context, void* buffer);                                    \
+  TfLiteStatus (*prepare)(TfLiteContext * context, TfLiteNode * node);                    \
+  TfLiteStatus (*invoke)(TfLiteContext * context, TfLiteNode * node);                     \
+  const char* (*profiling_string)(const TfLiteContext* context, const TfLiteNode* node); \
+  int32_t builtin_code;                                                                   \
+  const char* custom_name;                                                                \
+  int version;                                                                            \
+  void* registration_external;                                                            \
+  void* async_kernel;                                                                     \
   uint64_t inplace_operator;
+
+/* The operators' registrations, which the op resolver copies by pointer. */
+typedef struct TfLiteRegistration {
+  BN_TFLITE_REGISTRATION_FIELDS
   /* Zeroed room for fields a newer runtime may append and copy. */
   uint64_t reserved[8];
 } TfLiteRegistration;
+
+/* TfLiteRegistration exactly as TFLite lays it out, for the by-value argument of
+ * ReplaceNodeSubsetsWithDelegateKernels (on 32-bit ARM its size decides where the next
+ * arguments are read from). */
+typedef struct TfLiteRegistrationExact {
+  BN_TFLITE_REGISTRATION_FIELDS
+} TfLiteRegistrationExact;
+
+enum { kTfLiteBuiltinCustom = 32 }; /* tflite::BuiltinOperator_CUSTOM */
+
+/* A delegate (tensorflow/lite/core/c/common.h): Prepare claims nodes with
+ * ReplaceNodeSubsetsWithDelegateKernels; opaque_delegate_builder must be NULL for this
+ * (non-opaque) interface. */
+enum { kTfLiteDelegateFlagsAllowDynamicTensors = 1 };
+typedef struct TfLiteDelegate {
+  void* data_;
+  TfLiteStatus (*Prepare)(TfLiteContext* context, struct TfLiteDelegate* delegate);
+  void* CopyFromBufferHandle;
+  void* CopyToBufferHandle;
+  void* FreeBufferHandle;
+  int64_t flags;
+  void* opaque_delegate_builder;
+} TfLiteDelegate;
+
+/* What a delegate kernel's init receives as its buffer: the nodes it replaces. */
+typedef struct TfLiteDelegateParams {
+  struct TfLiteDelegate* delegate;
+  TfLiteIntArray* nodes_to_replace;
+  TfLiteIntArray* input_tensors;
+  TfLiteIntArray* output_tensors;
+} TfLiteDelegateParams;
 
 /* The schema's (flatbuffer) enums used in the custom options. */
 enum { kPaddingSame = 0, kPaddingValid = 1 }; /* tflite::Padding in the schema */

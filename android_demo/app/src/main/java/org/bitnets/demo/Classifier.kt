@@ -31,14 +31,16 @@ class Classifier(model: ByteBuffer, numThreads: Int) : Closeable {
         )
     private val interpreter: Interpreter
 
+    // `lce` models: bitnets-tf's kernels run the Lce* operators; XNNPACK (the default) the rest.
+    private val delegate: BitnetsDelegate? = if (metadata.target == "lce") BitnetsDelegate() else null
+
     init {
         val options = Interpreter.Options().setNumThreads(numThreads)
-        // XNNPACK cannot take LCE's custom operators; LCE's Android guide disables it.
-        options.setUseXNNPACK(metadata.target != "lce")
+        delegate?.let { options.addDelegate(it) }
         interpreter = try {
             Interpreter(model, options)
-        } catch (error: IllegalArgumentException) {
-            if (metadata.target == "lce") throw IllegalStateException(LCE_HELP, error)
+        } catch (error: RuntimeException) {
+            delegate?.close()
             throw error
         }
         val shape = interpreter.getInputTensor(0).shape()
@@ -74,7 +76,10 @@ class Classifier(model: ByteBuffer, numThreads: Int) : Closeable {
         )
     }
 
-    override fun close() = interpreter.close()
+    override fun close() {
+        interpreter.close()
+        delegate?.close() // after the interpreter that uses it
+    }
 
     private fun encode(values: FloatArray, tensor: Tensor): ByteBuffer =
         when (tensor.dataType()) {
@@ -100,12 +105,5 @@ class Classifier(model: ByteBuffer, numThreads: Int) : Closeable {
             }
             else -> throw IllegalArgumentException("Unsupported output type ${tensor.dataType()}")
         }
-    }
-
-    companion object {
-        const val LCE_HELP =
-            "This is an `lce` model: its Lce* operators need larq-compute-engine's Android " +
-                "library. Build the app with -Pbitnets.lce=true and app/libs/lce-lite.aar " +
-                "(android_demo/README.md), or convert the model with --target int8."
     }
 }
