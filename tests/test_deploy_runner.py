@@ -285,6 +285,27 @@ def test_standalone_edge_script_prints_what_bitnets_tf_run_prints(models, photo,
     assert printed[5].startswith("latency: median")
 
 
+@pytest.mark.skipif(
+    not interpreters.bitnets_kernels_available(), reason="bitnets-tf's kernels are not built"
+)
+def test_standalone_edge_script_runs_lce_files_with_the_kernels_as_a_delegate(
+    models, photo, capsys, monkeypatch
+):
+    from bitnets_tf import runtime
+
+    expected = classify(models["lce"], photo, top=3)
+    argv = [str(models["lce"]), "--input", str(photo), "--top", "3", "--runs", "1"]
+    monkeypatch.setattr(runtime, "available", lambda: False)  # a device without bitnets-tf
+    with pytest.raises(SystemExit) as stop:
+        edge.main(argv)
+    assert stop.value.code == 2
+    assert "--delegate libbitnets_lce.so" in capsys.readouterr().err
+    assert edge.main([*argv, "--delegate", runtime.delegate_path()]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    for line, prediction in zip(printed[-4:-1], expected.predictions, strict=True):
+        assert f" {prediction.label}  {100 * prediction.probability:.2f} %" in line
+
+
 def test_arm_top1_agreement_accepts_exact_ties_only():
     from bitnets_tf.deploy.arm import top1_agreement
 

@@ -11,7 +11,11 @@ the image like ``bitnets-tf run`` does (Pillow: ITU-R 601-2 luma for 1-channel m
 3-channel ones, bilinear resize, ``x = (pixel - mean[c]) / std[c]``) and prints the top
 classes and the median latency. bitnets_tf.deploy uses the same functions on the host.
 Models with larq-compute-engine operators (``lce`` target) run where bitnets-tf is installed
-with its kernels built (:mod:`bitnets_tf.runtime`, registered into ``tf.lite``'s interpreter).
+with its kernels built (:mod:`bitnets_tf.runtime`), or with only a TFLite package and the
+kernels compiled as a delegate library (``--delegate libbitnets_lce.so``; the build command is in
+the bitpacked-runtime documentation)::
+
+    python3 edge.py fashion_mnist_lce.tflite --input shoe.png --delegate ./libbitnets_lce.so
 """
 
 from __future__ import annotations
@@ -155,11 +159,19 @@ def ranked(
     ]
 
 
-def stock_interpreter(model: bytes, threads: int):
-    """For a model with ``Lce*`` operators, bitnets-tf's runtime (``tf.lite`` with kernels for
-    them) if installed; otherwise ai-edge-litert, tflite-runtime or tensorflow's tf.lite: the
-    order of bitnets_tf.converters.stock_runtime, repeated here so this file runs alone."""
-    if b"Lce" in model:  # the custom operators' names are stored as plain strings
+class MissingKernelsError(RuntimeError):
+    """A model with ``Lce*`` operators and neither bitnets-tf's kernels nor a delegate library."""
+
+
+def stock_interpreter(model: bytes, threads: int, delegate: str | None = None):
+    """The interpreter for ``model``, tensors allocated. With ``delegate`` (the path of the
+    compiled kernels), the first installed of ai-edge-litert, tflite-runtime and tensorflow's
+    tf.lite, with the kernels as a delegate for the ``Lce*`` operators. Without it, for a model
+    with ``Lce*`` operators, bitnets-tf's runtime if installed; otherwise the first installed
+    package as it is (the order of bitnets_tf's interpreter factory, repeated here so this file
+    runs alone)."""
+    has_lce_operators = b"Lce" in model  # custom operators' names are stored as plain strings
+    if has_lce_operators and delegate is None:
         try:
             from bitnets_tf import runtime
 
@@ -167,18 +179,26 @@ def stock_interpreter(model: bytes, threads: int):
                 return runtime.make_interpreter(model, num_threads=threads)
         except ImportError:
             pass
+        raise MissingKernelsError(
+            "this model has larq-compute-engine (Lce*) operators, which stock TFLite cannot run: "
+            "install bitnets-tf here (its kernels are built by pip), or compile the kernels as a "
+            "delegate library and pass --delegate libbitnets_lce.so"
+        )
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, load_delegate
     except ImportError:
         try:
-            from tflite_runtime.interpreter import Interpreter
+            from tflite_runtime.interpreter import Interpreter, load_delegate
         except ImportError:
             import tensorflow as tf
 
-            Interpreter = tf.lite.Interpreter
+            Interpreter, load_delegate = tf.lite.Interpreter, tf.lite.experimental.load_delegate
+    delegates = [load_delegate(delegate)] if delegate is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite's "deprecated, use ai_edge_litert"
-        interpreter = Interpreter(model_content=model, num_threads=threads)
+        interpreter = Interpreter(
+            model_content=model, num_threads=threads, experimental_delegates=delegates
+        )
     interpreter.allocate_tensors()
     return interpreter
 
@@ -207,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=20, help="timed invocations")
+    parser.add_argument(
+        "--delegate",
+        help="the bitnets-tf kernels compiled as a TFLite delegate library, for lce models "
+        "on a device without bitnets-tf",
+    )
     args = parser.parse_args(argv)
     from PIL import Image
 
@@ -215,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     metadata = read_metadata(model)
     if metadata is None:
         parser.error(f"{args.model} has no bitnets_tf metadata (labels, normalisation)")
-    interpreter = stock_interpreter(model, args.threads)
+    try:
+        interpreter = stock_interpreter(model, args.threads, args.delegate)
+    except MissingKernelsError as error:
+        parser.error(str(error))
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     with Image.open(args.input) as image:
         pixels, notes = pixels_for_model(image, metadata["input_shape"])
