@@ -22,7 +22,7 @@ Every recipe that builds variables takes a ``strategy`` (``tf.distribute``);
 ``MultiWorkerMirroredStrategy``.
 """
 
-from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable
+from bitnets_tf.introspect import binary_weights, is_binary_variable
 from bitnets_tf.training.checkpoints import BestModelCheckpoint, completed_epochs
 from bitnets_tf.training.clipping import clip_latent_weights
 from bitnets_tf.training.curves import history_figure, plot_training_curves
