@@ -27,8 +27,7 @@ from convert_models import agreement_rates, file_logits, random_architecture
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
-from bitnets_tf.converters.lce import run_lce
-from bitnets_tf.converters.tflite import run_tflite
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
 FRESH = 256

@@ -13,12 +13,7 @@ import numpy as np
 
 from bitnets_tf import runtime
 from bitnets_tf.runtime.operators import lce_operators
-
-
-def lce_interpreter(flatbuffer: bytes):
-    from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-    return Interpreter(flatbuffer, num_threads=1, use_indirect_bgemm=True)
+from bitnets_tf.tflite.interpreters import lce_interpreter
 
 
 def run_lce(flatbuffer: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:

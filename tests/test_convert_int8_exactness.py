@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from bitnets_tf.converters import ConversionError, convert
-from bitnets_tf.converters.tflite import run_tflite
 from bitnets_tf.layers import QuantConv2D, QuantDense, RPReLU
+from bitnets_tf.tflite.batch import run_tflite
 
 L = tf.keras.layers
 

@@ -14,10 +14,10 @@ import tensorflow as tf
 from convert_models import file_logits, reactnet_block
 from tensorflow.lite.tools import flatbuffer_utils
 
-from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert, flatbuffer
+from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
 from bitnets_tf.converters.layerwise import run_exposed, verify_layerwise
-from bitnets_tf.converters.lce import run_lce
-from bitnets_tf.converters.tflite import run_tflite
+from bitnets_tf.tflite import flatbuffer
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 from bitnets_tf.zoo import create_model
 
 RUNNERS = {"lce": run_lce, "float": run_tflite, "int8": run_tflite}

@@ -10,8 +10,7 @@ import tensorflow as tf
 from convert_models import agreement_rates, file_logits, random_architecture
 
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
-from bitnets_tf.converters.lce import run_lce
-from bitnets_tf.converters.tflite import run_tflite
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
 

@@ -16,12 +16,11 @@ from bitnets_tf.converters import (
     DEFAULT_TOLERANCES,
     ConversionError,
     convert,
-    flatbuffer,
     rewrite,
 )
-from bitnets_tf.converters.lce import run_lce
-from bitnets_tf.converters.tflite import run_tflite
 from bitnets_tf.converters.verify import keras_outputs, measure
+from bitnets_tf.tflite import flatbuffer
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 MODELS = {
     "binary_cnn": (binary_cnn, plus_minus_one),

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bitnets_tf.converters import convert, flatbuffer
-from bitnets_tf.converters.lce import run_lce
+from bitnets_tf.converters import convert
+from bitnets_tf.tflite import flatbuffer
+from bitnets_tf.tflite.batch import run_lce
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import struct
 import numpy as np
 
 from bitnets_tf import cli
-from bitnets_tf.deploy.interpreters import bitnets_kernels_available
 from bitnets_tf.deploy.metadata import model_metadata
+from bitnets_tf.tflite.interpreters import bitnets_kernels_available
 
 
 def _write_fashion_idx(directory, n_train=2048, n_test=512):

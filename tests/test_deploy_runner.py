@@ -20,11 +20,11 @@ from bitnets_tf.deploy import (
     classify,
     deployment_metadata,
     edge,
-    interpreters,
     model_metadata,
     top_k,
 )
 from bitnets_tf.deploy.images import example_image
+from bitnets_tf.tflite import interpreters
 
 TARGETS = ("lce", "int8", "float")
 # lce files run on stock TFLite with bitnets-tf's kernels when they are built

@@ -124,7 +124,8 @@ def test_trained_layers_are_exactly_binary_and_the_model_round_trips(tmp_path):
 
 @pytest.mark.parametrize("target", ["lce", "int8"])
 def test_trained_models_convert_and_verify(target):
-    from bitnets_tf.converters import convert, flatbuffer
+    from bitnets_tf.converters import convert
+    from bitnets_tf.tflite import flatbuffer
 
     train, x, _ = _bars(200, seed=5)
     model = train_gradient_free(train, 3, filters=(8, 8), kmeans_patches=500).model

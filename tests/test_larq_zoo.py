@@ -13,7 +13,7 @@ import tensorflow as tf
 from convert_models import file_logits, randomize
 
 from bitnets_tf.converters import convert
-from bitnets_tf.converters.lce import run_lce
+from bitnets_tf.tflite.batch import run_lce
 
 
 @pytest.fixture(scope="module")

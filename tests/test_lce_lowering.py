@@ -10,7 +10,7 @@ from convert_models import BINARY
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
 from bitnets_tf import layers
-from bitnets_tf.converters.flatbuffer import operator_names
+from bitnets_tf.tflite.flatbuffer import operator_names
 
 
 def _randomize(model):

@@ -20,11 +20,11 @@ import tensorflow as tf
 from bitnets_tf import cli, data, layers
 from bitnets_tf.converters import ConversionError, convert
 from bitnets_tf.converters.files import UnsafeModelFileError
-from bitnets_tf.converters.flatbuffer import load_flatbuffer
-from bitnets_tf.converters.metadata import read_metadata
 from bitnets_tf.data.idx import IdxFormatError, read_idx
 from bitnets_tf.deploy.errors import DeploymentError
 from bitnets_tf.deploy.interpreters import ModelRunner
+from bitnets_tf.tflite.flatbuffer import load_flatbuffer
+from bitnets_tf.tflite.metadata import read_metadata
 from bitnets_tf.zoo import create_model
 
 SHAPE = (6, 6, 1)

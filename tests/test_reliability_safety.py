@@ -128,7 +128,7 @@ def test_two_output_model_converts_and_verifies(target):
 
 
 def test_outputs_come_back_in_keras_order():
-    from bitnets_tf.converters.tflite import run_tflite
+    from bitnets_tf.tflite.batch import run_tflite
 
     model = _two_outputs()
     x = np.random.default_rng(1).normal(size=(3, 4)).astype(np.float32)

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-from bitnets_tf.converters.flatbuffer import operator_names
+from bitnets_tf.tflite.flatbuffer import operator_names
 from bitnets_tf.zoo import create_model
 from bitnets_tf.zoo.profile import layer_operations
 

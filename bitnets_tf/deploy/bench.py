@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitnets_tf.deploy.interpreters import ModelRunner, model_bytes
+from bitnets_tf.deploy.interpreters import ModelRunner
+from bitnets_tf.tflite.interpreters import model_bytes
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def benchmark(
     Raises:
         FileNotFoundError, ValueError, DeploymentError: as :class:`ModelRunner`.
     """
-    from bitnets_tf.converters.flatbuffer import custom_operators, operator_counts
+    from bitnets_tf.tflite.flatbuffer import custom_operators, operator_counts
 
     flatbuffer = model_bytes(model)
     if not threads:

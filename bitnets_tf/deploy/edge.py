@@ -158,7 +158,7 @@ def ranked(
 def stock_interpreter(model: bytes, threads: int):
     """For a model with ``Lce*`` operators, bitnets-tf's runtime (``tf.lite`` with kernels for
     them) if installed; otherwise ai-edge-litert, tflite-runtime or tensorflow's tf.lite: the
-    order of bitnets_tf.converters.stock_runtime, repeated here so this file runs alone."""
+    order of bitnets_tf.tflite.interpreters, repeated here so this file runs alone."""
     if b"Lce" in model:  # the custom operators' names are stored as plain strings
         try:
             from bitnets_tf import runtime

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Mapping
 
-from bitnets_tf.converters import flatbuffer
+from bitnets_tf.tflite import flatbuffer
 
 METADATA_NAME = "bitnets_tf"
 
