@@ -33,8 +33,8 @@ import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf import runtime
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
+from bitnets_tf.demo.model import demo_model
 from bitnets_tf.deploy.arm import PLATFORMS, prepare_sysroot, run_python
-from bitnets_tf.deploy.demo.model import demo_model
 from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model
 

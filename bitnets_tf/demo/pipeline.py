@@ -25,9 +25,9 @@ import numpy as np
 import tensorflow as tf
 
 from bitnets_tf import data
+from bitnets_tf.demo.model import demo_model
+from bitnets_tf.demo.report import DemoSummary, ModelRow, summary_table, write_report
 from bitnets_tf.deploy.bench import time_model
-from bitnets_tf.deploy.demo.model import demo_model
-from bitnets_tf.deploy.demo.report import DemoSummary, ModelRow, summary_table, write_report
 from bitnets_tf.deploy.interpreters import ModelRunner
 from bitnets_tf.deploy.metadata import deployment_metadata
 
@@ -100,21 +100,17 @@ def _arrays(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _train(model, config: DemoConfig, train, test, work: Path) -> tuple[Path, float]:
-    from bitnets_tf.training import bnn_optimizer, exponential_decay
+    from bitnets_tf.training import fit_classifier, learning_rate_schedule
 
     steps = config.epochs * int(train.cardinality())
-    schedule = exponential_decay(config.learning_rate, config.learning_rate / 100, max(steps, 1))
-    model.compile(
-        bnn_optimizer("adam", schedule),
-        tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
     history = work / "history.csv"
     start = time.perf_counter()
-    model.fit(
+    fit_classifier(
+        model,
         train,
-        validation_data=test,
+        test,
         epochs=config.epochs,
+        learning_rate=learning_rate_schedule("exponential", config.learning_rate, steps),
         callbacks=[tf.keras.callbacks.CSVLogger(str(history))],
         verbose=1 if sys.stdout.isatty() else 2,
     )
