@@ -138,3 +138,11 @@ def test_train_reports_missing_data(tmp_path, capsys, monkeypatch):
     code = _train(*options, "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "none"))
     assert code == 2
     assert "bitnets-tf train: error:" in capsys.readouterr().err
+
+
+def test_train_stopped_by_a_non_finite_loss_exits_1(mnist_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    status = _tiny_run(mnist_dir, out, "--epochs", "2", "--learning-rate", "1e38", "--limit", "32")
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "bitnets-tf train: error: " in err and "lower the learning rate" in err
