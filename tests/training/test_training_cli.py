@@ -1,13 +1,12 @@
 """``bitnets-tf train`` on tiny generated IDX files: outputs, progress bar, and bad input."""
 
 import csv
-import gzip
 import json
-import struct
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from support.idx import write_idx
 
 from bitnets_tf import cli
 
@@ -15,12 +14,6 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 96),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 32),
 }
-
-
-def _write_idx(path, array: np.ndarray) -> None:
-    magic = 0x0800 | array.ndim  # unsigned byte payload
-    header = struct.pack(f">I{array.ndim}I", magic, *array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
 
 
 @pytest.fixture
@@ -35,8 +28,8 @@ def mnist_dir(tmp_path, monkeypatch):
         for image, label in zip(images, labels, strict=True):
             row, column = divmod(int(label), 5)
             image[4 + 10 * row : 12 + 10 * row, 2 + 5 * column : 6 + 5 * column] = 255
-        _write_idx(root / "mnist" / images_name, images)
-        _write_idx(root / "mnist" / labels_name, labels)
+        write_idx(root / "mnist" / images_name, images)
+        write_idx(root / "mnist" / labels_name, labels)
     monkeypatch.setenv("BITNETS_TF_DATA_DIR", str(root))
     return root
 

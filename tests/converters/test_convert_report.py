@@ -2,7 +2,7 @@
 progress messages appear when asked for (by default in terminals and notebooks)."""
 
 import tensorflow as tf
-from convert_models import BINARY
+from support.convert_models import BINARY
 
 from bitnets_tf import layers
 from bitnets_tf.converters import convert

@@ -1,4 +1,5 @@
-"""The program each worker of tests/test_training_multi_worker.py runs (also alone, as reference).
+"""The program each worker of tests/training/test_training_multi_worker.py runs (also alone,
+as reference).
 
     python multi_worker_program.py RECIPE OUT [--epochs N] [--kill-worker I --kill-at-epoch E]
 
@@ -20,8 +21,8 @@ STRATEGY = multi_worker.multi_worker_strategy() if os.environ.get("TF_CONFIG") e
 
 import tensorflow as tf  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_training_support import (  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support
+from support.training import (  # noqa: E402
     IMAGE_SHAPE,
     binary_net,
     compile_classifier,

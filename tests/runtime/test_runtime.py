@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import BINARY, binary_cnn, binary_mlp, randomize, reactnet_block
-from lce_ops import compare_operators, run_lce, run_ours
+from support.convert_models import BINARY, binary_cnn, binary_mlp, randomize, reactnet_block
+from support.lce_ops import compare_operators, run_lce, run_ours
 
 from bitnets_tf import layers, runtime
 from bitnets_tf.converters import convert

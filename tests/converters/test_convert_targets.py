@@ -3,7 +3,7 @@ converted model agrees with Keras, checked here independently of the converter's
 
 import numpy as np
 import pytest
-from convert_models import (
+from support.convert_models import (
     binary_cnn,
     binary_mlp,
     plus_minus_one,

@@ -15,7 +15,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, sys.argv[1])
-from test_training_support import binary_net, compile_classifier, float_net, toy_dataset
+from support.training import binary_net, compile_classifier, float_net, toy_dataset
 from bitnets_tf import training
 
 tf.keras.utils.set_random_seed(0)
@@ -53,7 +53,7 @@ print("RESULTS" + json.dumps(results))
 
 
 def test_recipes_run_under_mirrored_strategy_on_two_cpus():
-    tests = Path(__file__).parent
+    tests = Path(__file__).resolve().parents[1]  # on sys.path in the child, for support
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     completed = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tests)],

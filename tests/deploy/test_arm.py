@@ -1,5 +1,5 @@
 """Stock .tflite models on emulated ARM Linux (qemu-user + LiteRT on aarch64, tflite-runtime
-on armv7) give the outputs of x86. Opt-in: `pytest -m arm tests/test_arm.py` (builds cached
+on armv7) give the outputs of x86. Opt-in: `pytest -m arm tests/deploy/test_arm.py` (builds cached
 sysroots in ~/.cache/bitnets-tf/arm on first use, the aarch64 one with Debian 13's qemu-user;
 override with $BITNETS_TF_ARM_CACHE)."""
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import BINARY, binary_cnn
+from support.convert_models import BINARY, binary_cnn
 
 from bitnets_tf import cli, layers
 from bitnets_tf.converters import audit_model, convert, read_metadata
@@ -102,7 +102,7 @@ def test_cli_reports_bad_input_without_writing(tmp_path, capsys):
 
 
 def test_int8_of_a_residual_sign_is_refused_and_the_cli_names_the_opt_in(tmp_path, capsys):
-    from convert_models import reactnet_block
+    from support.convert_models import reactnet_block
 
     model_path = tmp_path / "block.keras"
     reactnet_block().save(model_path)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training_support import (
+from support.training import (
     binary_net,
     compile_classifier,
     float_net,

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import BINARY
+from support.convert_models import BINARY
 
 from bitnets_tf import layers
 from bitnets_tf.converters import ConversionError, Tolerance, convert, read_metadata

@@ -2,9 +2,7 @@
 errors, and the `bitnets-tf data` command."""
 
 import dataclasses
-import gzip
 import socket
-import struct
 import time
 from pathlib import Path
 
@@ -12,18 +10,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from support.idx import write_idx
 
 from bitnets_tf import cli, data
 from bitnets_tf.data import catalog, local_source, preprocessing, tfds_source
 
-REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"  # beside the repo
+REAL_MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"  # beside the repo
 UNRESOLVABLE_HOST = "bitnets-tf-test.invalid"  # RFC 6761: .invalid never resolves
-
-
-def _write_idx(path: Path, array: np.ndarray, gz: bool) -> None:
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + np.ascontiguousarray(array, np.uint8).tobytes()
-    path.write_bytes(gzip.compress(payload) if gz else payload)
 
 
 def _make_idx_dir(directory: Path, n_train=30, n_test=12, gz=True, seed=0) -> dict:
@@ -35,8 +28,8 @@ def _make_idx_dir(directory: Path, n_train=30, n_test=12, gz=True, seed=0) -> di
     for split, prefix, n in (("train", "train", n_train), ("test", "t10k", n_test)):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = rng.integers(0, 10, n, dtype=np.uint8)
-        _write_idx(directory / f"{prefix}-images-idx3-ubyte{suffix}", images, gz)
-        _write_idx(directory / f"{prefix}-labels-idx1-ubyte{suffix}", labels, gz)
+        write_idx(directory / f"{prefix}-images-idx3-ubyte{suffix}", images, gz)
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte{suffix}", labels, gz)
         arrays[split] = (images, labels)
     return arrays
 
@@ -273,10 +266,10 @@ def test_corrupt_files_raise_an_error_naming_the_file(tmp_path, gz, name, change
 
 def test_mismatched_counts_and_out_of_range_labels_are_rejected(tmp_path):
     _make_idx_dir(tmp_path, gz=False, n_test=12)
-    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(11, np.uint8), gz=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(11, np.uint8), gz=False)
     with pytest.raises(data.IdxFormatError, match=r"has 12 images but .* has 11 labels"):
         data.load("mnist", "test", 4, data_dir=tmp_path)
-    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(12, 10, np.uint8), gz=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(12, 10, np.uint8), gz=False)
     with pytest.raises(data.IdxFormatError, match=r"label 10 is outside \[0, 10\)"):
         data.load("mnist", "test", 4, data_dir=tmp_path)
 

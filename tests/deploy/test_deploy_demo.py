@@ -1,11 +1,10 @@
 """`bitnets-tf demo --quick` end to end on small generated Fashion-MNIST IDX files."""
 
 import dataclasses
-import gzip
 import json
-import struct
 
 import numpy as np
+from support.idx import write_idx
 
 from bitnets_tf import cli
 from bitnets_tf.deploy.metadata import model_metadata
@@ -21,10 +20,7 @@ def _write_fashion_idx(directory, n_train=2048, n_test=512):
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         labels = np.minimum(images.mean(axis=(1, 2)).astype(int) // 26, 9).astype(np.uint8)
         for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
-            header = struct.pack(">I", 0x0800 | array.ndim)
-            header += struct.pack(f">{array.ndim}I", *array.shape)
-            path = directory / f"{prefix}-{kind}-ubyte.gz"
-            path.write_bytes(gzip.compress(header + array.tobytes()))
+            write_idx(directory / f"{prefix}-{kind}-ubyte.gz", array)
 
 
 def test_quick_demo_writes_verified_models_and_a_report(tmp_path, capsys):

@@ -7,7 +7,7 @@ hundreds of architectures per target: ``benchmarks/convert_fuzz.py``."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import agreement_rates, file_logits, random_architecture
+from support.convert_models import agreement_rates, file_logits, random_architecture
 
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
 from bitnets_tf.tflite.batch import run_lce, run_tflite

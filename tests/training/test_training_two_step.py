@@ -4,7 +4,7 @@ import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training_support import binary_net, compile_classifier, toy_dataset
+from support.training import binary_net, compile_classifier, toy_dataset
 
 from bitnets_tf.training import TwoStepTrainer, bnn_optimizer, transfer_weights
 

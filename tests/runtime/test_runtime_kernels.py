@@ -1,6 +1,6 @@
 """Every binary GEMM kernel (x86 POPCNT/AVX2/AVX-512 here; NEON for aarch64 and armv7 under
 qemu) computes the same XOR+popcount sums as the portable C kernel, for reduction lengths 2 to
-300 words and 1 to 9 filters (tests/csrc/bgemm_check.c)."""
+300 words and 1 to 9 filters (tests/runtime/csrc/bgemm_check.c)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "bitnets_tf" / "runtime" / "csrc"
 CHECK = Path(__file__).with_name("csrc") / "bgemm_check.c"
 CROSS = {

@@ -6,8 +6,8 @@ import larq_compute_engine as lce
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import BINARY
 from larq_compute_engine.tflite.python.interpreter import Interpreter
+from support.convert_models import BINARY
 
 from bitnets_tf import layers
 from bitnets_tf.tflite.flatbuffer import operator_names

@@ -10,7 +10,7 @@ the test is skipped where it is not installed."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import file_logits, randomize
+from support.convert_models import file_logits, randomize
 
 from bitnets_tf.converters import convert
 from bitnets_tf.tflite.batch import run_lce

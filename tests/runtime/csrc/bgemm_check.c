@@ -1,7 +1,7 @@
 /* Every binary GEMM kernel this build and CPU can run against the portable one, on random data
  * with many reduction lengths and filter counts; also the float sign packing of LceQuantize is
  * covered by the Python tests. Prints the kernels checked; exits 1 on the first mismatch.
- * Built for other architectures and run under qemu by tests/test_runtime_arm.py. */
+ * Built for other architectures and run under qemu by tests/runtime/test_runtime_kernels.py. */
 #include <stdio.h>
 #include <stdlib.h>
 

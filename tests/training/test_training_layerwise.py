@@ -4,7 +4,7 @@ plain savable Keras model, and accepts a pluggable block trainer."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_training_support import CLASSES, IMAGE_SHAPE, toy_images
+from support.training import CLASSES, IMAGE_SHAPE, toy_images
 
 from bitnets_tf import layers
 from bitnets_tf.training import BlockStage, GradientBlockTrainer, LayerwiseTrainer, bnn_optimizer

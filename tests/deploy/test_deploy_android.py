@@ -11,7 +11,9 @@ from bitnets_tf.converters import read_metadata
 from bitnets_tf.deploy.images import load_image, normalise, to_model_pixels
 from bitnets_tf.deploy.metadata import ModelMetadata, deployment_metadata
 
-RESOURCES = Path(__file__).parent.parent / "android_demo" / "core" / "src" / "test" / "resources"
+RESOURCES = (
+    Path(__file__).resolve().parents[2] / "android_demo" / "core" / "src" / "test" / "resources"
+)
 MODELS = {"fashion": "fashion_mnist", "cifar": "cifar10"}
 
 

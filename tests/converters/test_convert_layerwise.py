@@ -11,7 +11,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from convert_models import file_logits, reactnet_block
+from support.convert_models import file_logits, reactnet_block
 from tensorflow.lite.tools import flatbuffer_utils
 
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
