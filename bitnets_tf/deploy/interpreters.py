@@ -18,10 +18,10 @@ import numpy as np
 from bitnets_tf._validation import check_finite
 from bitnets_tf.deploy.edge import dequantize, quantize
 from bitnets_tf.tflite.errors import DeploymentError
+from bitnets_tf.tflite.flatbuffer import load_flatbuffer
 from bitnets_tf.tflite.interpreters import (
     RUNTIMES,
     choose_runtime,
-    model_bytes,
     open_interpreter,
 )
 
@@ -86,7 +86,7 @@ class ModelRunner:
     ):
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}.")
-        self.flatbuffer = model_bytes(model)
+        self.flatbuffer = load_flatbuffer(model)
         self.runtime = choose_runtime(self.flatbuffer, runtime)
         self.num_threads = num_threads
         if self.runtime == "lce":

@@ -23,13 +23,12 @@ kernels) when those kernels are not built or ``runtime="lce"`` is asked for
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from bitnets_tf.tflite.errors import DeploymentError, LceRuntimeRequiredError
-from bitnets_tf.tflite.flatbuffer import custom_operators, load_flatbuffer
+from bitnets_tf.tflite.flatbuffer import custom_operators
 
 RUNTIME_MODULES = (
     ("ai-edge-litert", "ai_edge_litert.interpreter"),
@@ -80,16 +79,6 @@ def lce_interpreter(flatbuffer: bytes, num_threads: int = 1) -> Any:
     from larq_compute_engine.tflite.python.interpreter import Interpreter
 
     return Interpreter(flatbuffer, num_threads=num_threads, use_indirect_bgemm=True)
-
-
-def model_bytes(model: bytes | str | os.PathLike) -> bytes:
-    """The flatbuffer of ``model`` (bytes or a path), checked to be a TFLite file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a TFLite flatbuffer (corrupt, truncated or another format).
-    """
-    return load_flatbuffer(model)
 
 
 def needs_lce(flatbuffer: bytes) -> bool:
