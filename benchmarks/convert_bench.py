@@ -34,10 +34,9 @@ from runtime_bench import latencies  # the same interleaved timing (this folder)
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import ConversionError, convert
-from bitnets_tf.converters.lce import lce_interpreter
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
-from bitnets_tf.converters.stock_runtime import stock_interpreter
+from bitnets_tf.tflite.interpreters import lce_interpreter, stock_interpreter
 from bitnets_tf.zoo import create_model, list_models
 
 TARGETS = ("lce", "int8", "float")

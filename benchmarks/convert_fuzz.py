@@ -1,6 +1,6 @@
 """Fuzz the converters: random small binary/ternary architectures (the generator of the
-converter tests, ``tests/convert_models.random_architecture``), each converted to every target
-and every written file re-run independently on 256 fresh inputs.
+converter tests, ``random_architecture`` in ``tests/support/convert_models.py``), each converted
+to every target and every written file re-run independently on 256 fresh inputs.
 
 A *silent error* is a conversion that ``convert`` verified but whose file, re-run from its
 bytes, misses the target's own tolerance on the fresh inputs (logits compared where the model
@@ -19,16 +19,16 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # tf.keras is tf-keras for the helpers too
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import numpy as np
 import tensorflow as tf
-from convert_models import agreement_rates, file_logits, random_architecture
+from support.convert_models import agreement_rates, file_logits, random_architecture
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
-from bitnets_tf.converters.lce import run_lce
-from bitnets_tf.converters.tflite import run_tflite
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
 FRESH = 256

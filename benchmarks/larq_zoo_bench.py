@@ -41,7 +41,7 @@ def _models() -> list[str]:
 def _one(name: str, target: str, size: int) -> dict:
     import larq_zoo
     import tensorflow as tf
-    from convert_models import randomize
+    from support.convert_models import randomize
 
     from bitnets_tf.converters import ConversionError, convert
 

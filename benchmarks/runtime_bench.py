@@ -42,9 +42,9 @@ from bitnets_tf import runtime
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
-from bitnets_tf.converters.stock_runtime import stock_interpreter
-from bitnets_tf.deploy.demo.model import demo_model
+from bitnets_tf.demo.model import demo_model
 from bitnets_tf.runtime.operators import lce_operators
+from bitnets_tf.tflite.interpreters import stock_interpreter
 from bitnets_tf.zoo import create_model
 
 RUNTIMES = ("ours", "litert", "litert-builtin", "float", "int8", "lce", "lce-ibg")

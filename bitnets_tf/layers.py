@@ -18,6 +18,7 @@ from tensorflow.python.saved_model import save_context
 from bitnets_tf import quantizers
 from bitnets_tf._validation import check_input_quantizer
 from bitnets_tf.fused_quantizers import fused_twin
+from bitnets_tf.introspect import has_binary_inputs_and_kernel
 from bitnets_tf.quantizers import RSign
 from bitnets_tf.serialization import register
 
@@ -88,10 +89,6 @@ def _untracked(layer: tf.keras.layers.Layer, **attributes):
             object.__setattr__(layer, name, value)
 
 
-def _is_binary(quantizer) -> bool:
-    return getattr(quantizer, "precision", None) == 1
-
-
 @register()
 class QuantDense(CheckedQuantizersMixin, lq.layers.QuantDense):
     """larq's ``QuantDense`` with checked quantizer arguments, exported as a bitpackable op.
@@ -107,11 +104,7 @@ class QuantDense(CheckedQuantizersMixin, lq.layers.QuantDense):
     """
 
     def _exports_as_convolution(self) -> bool:
-        return (
-            save_context.in_save_context()
-            and _is_binary(self.input_quantizer)
-            and _is_binary(self.kernel_quantizer)
-        )
+        return save_context.in_save_context() and has_binary_inputs_and_kernel(self)
 
     def call(self, inputs):
         if not self._exports_as_convolution():

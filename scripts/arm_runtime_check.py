@@ -7,8 +7,9 @@ The kernels are cross-compiled from bitnets_tf/runtime/csrc with Debian's cross 
 (gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf); the sysroot (Debian Python, numpy and the
 stock runtime) comes from bitnets_tf.deploy.arm. For each model, every Lce* operator is
 cut out and run alone on random input: ARM and x86 must agree bit for bit (and the x86 kernels
-agree bit for bit with larq-compute-engine, tests/test_runtime.py). Whole models are compared
-too (float operators differ between TFLite builds, so within a tolerance and by top class).
+agree bit for bit with larq-compute-engine, tests/runtime/test_runtime.py). Whole models are
+compared too (float operators differ between TFLite builds, so within a tolerance and by top
+class).
 Emulated time says nothing about device speed.
 
 Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7] [--hook auto|delegate]
@@ -34,8 +35,8 @@ import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf import runtime
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
+from bitnets_tf.demo.model import demo_model
 from bitnets_tf.deploy.arm import PLATFORMS, prepare_sysroot, run_python
-from bitnets_tf.deploy.demo.model import demo_model
 from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model
 

@@ -11,7 +11,7 @@ Writes into android_demo/core/src/test/resources/:
 - ``expected_<model>_<photo>.f32``: the model input ``bitnets-tf run`` computes for each pair,
   raw little-endian float32, height x width x channels (channels last).
 
-tests/test_deploy_android.py checks that the committed files still match the Python side;
+tests/deploy/test_deploy_android.py checks that the committed files still match the Python side;
 the JVM tests check that ``org.bitnets.core`` reads and preprocesses them identically.
 """
 

@@ -35,6 +35,10 @@ _PATH_ERRORS = (
 )
 
 
+class CommandFailedError(Exception):
+    """The work itself failed in a way the command has already explained (exit status 1)."""
+
+
 def report_errors(command: str) -> Callable:
     """Decorate a command handler: expected errors become one stderr line and an exit status
     (module docstring); anything else is a bug and keeps its traceback."""
@@ -56,6 +60,8 @@ def report_errors(command: str) -> Callable:
                     print(error.details, file=sys.stderr)
                 print("No file was written.", file=sys.stderr)
                 return status
+            except CommandFailedError as error:
+                return fail(error, EXIT_FAILED)
             except (ValueError, *_PATH_ERRORS) as error:
                 return fail(error, EXIT_BAD_INPUT)
             except OSError as error:

@@ -36,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bitnets_tf.deploy.demo import DemoConfig, run_demo
+    from bitnets_tf.demo import DemoConfig, run_demo
 
     run_demo(DemoConfig.create(args.out, args.epochs, args.data_dir, args.quick, args.seed))
     return 0

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
 
     import bitnets_tf
     from bitnets_tf import quantizers
-    from bitnets_tf.converters.stock_runtime import stock_runtime
+    from bitnets_tf.tflite.interpreters import stock_runtime
 
     print(f"bitnets-tf           {bitnets_tf.__version__}")
     print(f"tensorflow           {tf.__version__}")

@@ -33,9 +33,9 @@ def _io_lines(title: str, indices, tensors) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bitnets_tf.converters import flatbuffer
-    from bitnets_tf.converters.metadata import METADATA_NAME, read_metadata
     from bitnets_tf.converters.report import format_table
+    from bitnets_tf.tflite import flatbuffer
+    from bitnets_tf.tflite.metadata import METADATA_NAME, read_metadata
 
     model = flatbuffer.load_flatbuffer(args.model)
     metadata = read_metadata(model)

@@ -20,9 +20,10 @@ import os
 import sys
 from pathlib import Path
 
+from bitnets_tf.commands._errors import CommandFailedError
+from bitnets_tf.training.classifier import SCHEDULES
 from bitnets_tf.training.optimizers import OPTIMIZER_KINDS
 
-SCHEDULES = ("constant", "exponential", "linear")
 VALIDATION = ("none", "test")
 
 
@@ -215,27 +216,6 @@ def _datasets(args: argparse.Namespace, info, first_epoch: int):
     return train, validation
 
 
-def _learning_rate(args: argparse.Namespace, steps_per_epoch: int):
-    from bitnets_tf.training import exponential_decay, linear_decay
-
-    if args.schedule == "constant":
-        return args.learning_rate
-    total_steps = max(1, steps_per_epoch * args.epochs)
-    if args.schedule == "exponential":
-        return exponential_decay(args.learning_rate, args.learning_rate / 100, total_steps)
-    return linear_decay(args.learning_rate, total_steps)
-
-
-def _outputs_probabilities(model) -> bool:
-    """True when the model ends in a softmax (so the loss must not apply one again)."""
-    import tensorflow as tf
-
-    last = model.layers[-1]
-    return isinstance(last, tf.keras.layers.Softmax) or (
-        getattr(last, "activation", None) is tf.keras.activations.softmax
-    )
-
-
 def _create_model(args: argparse.Namespace, info, model_arguments: dict):
     """The zoo model; an argument its builder does not take is a ValueError naming it."""
     from bitnets_tf import zoo
@@ -276,12 +256,6 @@ def _train(args: argparse.Namespace) -> int:
     steps = data.steps_per_epoch(train, args.epochs - first_epoch)
     with strategy_scope(strategy):
         model = _create_model(args, info, model_arguments)
-        logits = not _outputs_probabilities(model)
-        model.compile(
-            training.bnn_optimizer(args.optimizer, _learning_rate(args, steps)),
-            tf.keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
-            metrics=["accuracy"],
-        )
     monitor = args.monitor or ("accuracy" if validation is None else "val_accuracy")
     out = args.out
     resuming = backup.is_dir() and any(backup.iterdir())
@@ -298,13 +272,19 @@ def _train(args: argparse.Namespace) -> int:
         best,
         tf.keras.callbacks.BackupAndRestore(str(backup)),
     ]
-    model.fit(
+    training.fit_classifier(
+        model,
         train,
-        validation_data=validation,
+        validation,
         epochs=args.epochs,
+        learning_rate=training.learning_rate_schedule(
+            args.schedule, args.learning_rate, steps * args.epochs
+        ),
+        optimizer=args.optimizer,
         steps_per_epoch=steps,
         callbacks=callbacks,
         verbose=args.verbose if chief else 0,
+        strategy=strategy,
     )
     if not chief:
         return 1 if stop.message is not None else 0
@@ -314,8 +294,7 @@ def _train(args: argparse.Namespace) -> int:
     if backup.is_dir() and not any(backup.iterdir()):
         backup.rmdir()  # BackupAndRestore empties it when training completes
     if stop.message is not None:
-        print(f"bitnets-tf train: {stop.message}", file=sys.stderr)
-        return 1
+        raise CommandFailedError(stop.message)
     print(
         f"best {monitor} = {best.best:.4f} at epoch {best.best_epoch}; "
         f"wrote {out / 'best.keras'}, {out / 'history.csv'}, {out / 'curves.png'}"

@@ -9,9 +9,9 @@
 from bitnets_tf.converters.api import TARGETS, ConversionResult, convert
 from bitnets_tf.converters.audit import LayerAudit, ModelAudit, audit_model
 from bitnets_tf.converters.errors import ConversionError
-from bitnets_tf.converters.metadata import METADATA_NAME, read_metadata
 from bitnets_tf.converters.report import ConversionReport
 from bitnets_tf.converters.verify import DEFAULT_TOLERANCES, Agreement, Tolerance
+from bitnets_tf.tflite.metadata import METADATA_NAME, read_metadata
 
 __all__ = [
     "DEFAULT_TOLERANCES",

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from bitnets_tf._validation import check_samples
-from bitnets_tf.converters import flatbuffer, lce, tflite
+from bitnets_tf.converters import lce, tflite
 from bitnets_tf.converters.audit import ModelAudit, audit_model
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.errors import ConversionError
@@ -36,11 +36,12 @@ from bitnets_tf.converters.layerwise import (
     run_exposed,
     verify_layerwise,
 )
-from bitnets_tf.converters.metadata import attach_metadata, encode_metadata
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import ConversionReport
 from bitnets_tf.converters.rewrite import rewrite_for_lce
 from bitnets_tf.converters.verify import DEFAULT_TOLERANCES, Tolerance, measure
+from bitnets_tf.tflite import flatbuffer
+from bitnets_tf.tflite.metadata import attach_metadata, encode_metadata
 
 TARGETS = ("lce", "int8", "float")
 _CALIBRATION_SAMPLES = 200

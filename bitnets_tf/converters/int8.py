@@ -21,7 +21,6 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.lite.python import convert as tflite_convert
 
-from bitnets_tf.converters import flatbuffer
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.int8_lowering import RoundedStep, build_lowered_model
 from bitnets_tf.converters.int8_plan import Int8Plan, plan_int8
@@ -32,6 +31,7 @@ from bitnets_tf.converters.planes import (
     STEM_BITS_SCOPE,
 )
 from bitnets_tf.converters.tflite import keyed_samples
+from bitnets_tf.tflite import flatbuffer
 
 _IO_OPS = ("QUANTIZE", "DEQUANTIZE")
 

@@ -43,9 +43,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.lite.tools import flatbuffer_utils
 
-from bitnets_tf.converters import flatbuffer
 from bitnets_tf.converters.graph import LayerGraph, Node, layer_graph
 from bitnets_tf.converters.semantics import activation_staircase
+from bitnets_tf.tflite import flatbuffer
 
 VALUE_TOLERANCE = 1e-4
 FLIP_MARGIN = 2.0**-16  # about 1.5e-5: dozens of float32 ulps of the tensor's magnitude

@@ -1,4 +1,4 @@
-"""Running converted ``.tflite`` models: classify an image, benchmark, the end-to-end demo.
+"""Running converted ``.tflite`` models: classify an image, benchmark, compare on ARM.
 
 - :func:`classify` — top-k classes of one image, preprocessing from the model's metadata;
 - :func:`benchmark` — size, operators and median latency per thread count;
@@ -7,7 +7,7 @@
 - :func:`deployment_metadata` / :func:`model_metadata` — the ``"bitnets_tf"`` metadata
   (labels, normalisation, input shape) that the runner and the Android demo read;
 - :mod:`bitnets_tf.deploy.arm` — the same models on emulated ARM Linux, compared with x86;
-- :mod:`bitnets_tf.deploy.demo` — ``bitnets-tf demo``.
+- ``bitnets-tf demo`` is an application on top of deploy: :mod:`bitnets_tf.demo`.
 """
 
 from bitnets_tf.deploy.bench import BenchmarkResult, LatencyStats, benchmark

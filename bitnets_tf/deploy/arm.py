@@ -394,7 +394,8 @@ def compare_with_x86(
     Raises:
         DeploymentError: a job needs larq-compute-engine operators, or a run failed.
     """
-    from bitnets_tf.deploy.interpreters import ModelRunner, lce_help, needs_lce
+    from bitnets_tf.deploy.interpreters import ModelRunner
+    from bitnets_tf.tflite.interpreters import lce_help, needs_lce
 
     runners = []
     for job in jobs:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitnets_tf.deploy.interpreters import ModelRunner, model_bytes
+from bitnets_tf.deploy.interpreters import ModelRunner
+from bitnets_tf.tflite.flatbuffer import custom_operators, load_flatbuffer, operator_counts
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,7 @@ def benchmark(
     Raises:
         FileNotFoundError, ValueError, DeploymentError: as :class:`ModelRunner`.
     """
-    from bitnets_tf.converters.flatbuffer import custom_operators, operator_counts
-
-    flatbuffer = model_bytes(model)
+    flatbuffer = load_flatbuffer(model)
     if not threads:
         raise ValueError("threads must list at least one thread count.")
     latency = {}

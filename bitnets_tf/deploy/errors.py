@@ -1,12 +1,5 @@
-"""Errors of the deployment tools: each names the problem and what to do about it."""
+"""Errors of the deployment tools (defined with the interpreters in :mod:`bitnets_tf.tflite`)."""
 
-from __future__ import annotations
+from bitnets_tf.tflite.errors import DeploymentError, LceRuntimeRequiredError
 
-
-class DeploymentError(ValueError):
-    """A model, image or option that the runner or benchmark cannot use as given."""
-
-
-class LceRuntimeRequiredError(DeploymentError):
-    """The model contains larq-compute-engine custom operators (``Lce*``) and the chosen
-    runtime does not have them."""
+__all__ = ["DeploymentError", "LceRuntimeRequiredError"]

@@ -1,14 +1,10 @@
 """One ``.tflite`` model in the interpreter that can run it, one sample at a time.
 
-``lce`` models (custom operators ``Lce*``) run in the stock ``tf.lite.Interpreter`` with
-bitnets-tf's own kernels for those operators (:mod:`bitnets_tf.runtime`, bit-identical to
-larq-compute-engine and faster; without TensorFlow, in ai-edge-litert's interpreter with the
-kernels as a delegate), or in larq-compute-engine's interpreter (its indirect BGEMM
-kernels) when those kernels are not built or ``runtime="lce"`` is asked for. ``int8`` and
-``float`` models run in the stock runtime with its default XNNPACK delegate, as on a phone:
-LiteRT (``ai-edge-litert``) where it is installed, else ``tflite-runtime``, else TensorFlow's
-``tf.lite`` (:mod:`bitnets_tf.converters.stock_runtime`). int8 inputs and outputs are
-(de)quantized here (:func:`bitnets_tf.deploy.edge.quantize`,
+The interpreter comes from :mod:`bitnets_tf.tflite.interpreters`: bitnets-tf's kernels (in
+``tf.lite``'s interpreter; without TensorFlow, in ai-edge-litert's with the kernels as a delegate)
+or larq-compute-engine for ``lce`` models, the stock runtime (LiteRT, tflite-runtime or
+``tf.lite``, with its default XNNPACK delegate as on a phone) for ``int8`` and ``float`` models.
+int8 inputs and outputs are (de)quantized here (:func:`bitnets_tf.deploy.edge.quantize`,
 :func:`~bitnets_tf.deploy.edge.dequantize`).
 """
 
@@ -22,97 +18,15 @@ import numpy as np
 
 from bitnets_tf._validation import check_finite
 from bitnets_tf.deploy.edge import dequantize, quantize
-from bitnets_tf.deploy.errors import DeploymentError, LceRuntimeRequiredError
+from bitnets_tf.tflite.errors import DeploymentError
+from bitnets_tf.tflite.flatbuffer import load_flatbuffer
+from bitnets_tf.tflite.interpreters import (
+    RUNTIMES,
+    choose_runtime,
+    open_interpreter,
+)
 
-RUNTIMES = ("auto", "lce", "tflite")
-LCE_PREFIX = "Lce"
-
-
-def model_bytes(model: bytes | str | os.PathLike) -> bytes:
-    """The flatbuffer of ``model`` (bytes or a path), checked to be a TFLite file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a TFLite flatbuffer (corrupt, truncated or another format).
-    """
-    from bitnets_tf.converters.flatbuffer import load_flatbuffer
-
-    return load_flatbuffer(model)
-
-
-def custom_operators(flatbuffer: bytes) -> list[str]:
-    """The custom operators the model needs, sorted (``Lce*`` for the ``lce`` target)."""
-    from bitnets_tf.converters.flatbuffer import custom_operators as listed
-
-    return listed(flatbuffer)
-
-
-def needs_lce(flatbuffer: bytes) -> bool:
-    """Whether the model has larq-compute-engine operators."""
-    return any(name.startswith(LCE_PREFIX) for name in custom_operators(flatbuffer))
-
-
-def lce_available() -> bool:
-    """Whether larq-compute-engine's Python interpreter can be imported here."""
-    try:
-        from larq_compute_engine.tflite.python.interpreter import Interpreter  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def bitnets_kernels_available() -> bool:
-    """Whether bitnets-tf's kernels for the ``Lce*`` operators are built and can register."""
-    from bitnets_tf import runtime
-
-    return runtime.available()
-
-
-def lce_help(operators: list[str]) -> str:
-    """What to do with a model that needs larq-compute-engine operators."""
-    from bitnets_tf import runtime
-
-    return (
-        f"The model needs larq-compute-engine operators ({', '.join(operators)}), which the "
-        "stock TFLite runtimes do not have and bitnets-tf's own kernels cannot provide here "
-        f"({runtime.unavailable_reason() or 'not asked for'}). Run it with --runtime lce (needs "
-        "`pip install larq-compute-engine`; PyPI has it for x86-64 Linux, macOS and Windows "
-        "only), or convert the model with --target int8 for stock runtimes."
-    )
-
-
-def choose_runtime(flatbuffer: bytes, runtime: str = "auto") -> str:
-    """``"lce"`` or ``"tflite"`` for ``runtime`` = auto/lce/tflite. ``tflite`` runs ``Lce*``
-    operators with bitnets-tf's kernels; ``auto`` picks it for them when those are built.
-
-    Raises:
-        ValueError: an unknown runtime name.
-        LceRuntimeRequiredError: the model needs LCE operators and neither bitnets-tf's kernels
-            (for ``tflite``/``auto``) nor larq-compute-engine (for ``lce``/``auto``) is there.
-        DeploymentError: the model has custom operators neither runtime provides.
-    """
-    if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
-    operators = custom_operators(flatbuffer)
-    unknown = [name for name in operators if not name.startswith(LCE_PREFIX)]
-    if unknown:
-        raise DeploymentError(
-            f"The model needs custom operators {', '.join(unknown)} that neither the stock "
-            "TFLite interpreter nor larq-compute-engine provides. Register them in your own "
-            "TFLite build, or convert the model with bitnets-tf (targets lce, int8, float)."
-        )
-    lce_ops = [name for name in operators if name.startswith(LCE_PREFIX)]
-    if runtime == "tflite" or (runtime == "auto" and lce_ops and bitnets_kernels_available()):
-        if lce_ops and not bitnets_kernels_available():
-            raise LceRuntimeRequiredError(lce_help(lce_ops))
-        return "tflite"
-    if runtime == "lce" or lce_ops:
-        if not lce_available():
-            raise LceRuntimeRequiredError(
-                lce_help(lce_ops or ["none needed; --runtime lce was asked for"])
-            )
-        return "lce"
-    return "tflite"
+__all__ = ["RUNTIMES", "ModelRunner", "TensorSpec"]
 
 
 @dataclass(frozen=True)
@@ -173,7 +87,7 @@ class ModelRunner:
     ):
         if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f"num_threads must be an integer >= 1, got {num_threads!r}.")
-        self.flatbuffer = model_bytes(model)
+        self.flatbuffer = load_flatbuffer(model)
         self.runtime = choose_runtime(self.flatbuffer, runtime)
         self.num_threads = num_threads
         if self.runtime == "lce":
@@ -182,16 +96,7 @@ class ModelRunner:
             self._load_tflite()
 
     def _load_tflite(self) -> None:
-        from bitnets_tf.converters.stock_runtime import stock_interpreter
-        from bitnets_tf.runtime import make_interpreter
-
-        load = make_interpreter if needs_lce(self.flatbuffer) else stock_interpreter
-        try:
-            interpreter = load(self.flatbuffer, num_threads=self.num_threads)
-        except (RuntimeError, ValueError) as error:
-            raise DeploymentError(
-                f"The TFLite interpreter cannot load the model: {str(error).splitlines()[0]}"
-            ) from None
+        interpreter = open_interpreter(self.flatbuffer, "tflite", self.num_threads)
         inputs = interpreter.get_input_details()
         outputs = interpreter.get_output_details()
         _check_single("inputs", len(inputs))
@@ -203,16 +108,7 @@ class ModelRunner:
         self.output = _spec(outputs[0]["shape"], outputs[0]["dtype"], outputs[0]["quantization"])
 
     def _load_lce(self) -> None:
-        from larq_compute_engine.tflite.python.interpreter import Interpreter
-
-        try:
-            interpreter = Interpreter(
-                self.flatbuffer, num_threads=self.num_threads, use_indirect_bgemm=True
-            )
-        except (RuntimeError, ValueError) as error:
-            raise DeploymentError(
-                f"larq-compute-engine cannot load the model: {str(error).splitlines()[0]}"
-            ) from None
+        interpreter = open_interpreter(self.flatbuffer, "lce", self.num_threads)
         _check_single("inputs", len(interpreter.input_shapes))
         _check_single("outputs", len(interpreter.output_shapes))
         self._interpreter = interpreter.interpreter  # the wrapper's per-sample predict

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from numbers import Real
 
 from bitnets_tf.deploy.errors import DeploymentError
+from bitnets_tf.tflite.metadata import read_metadata
 
 TARGETS = ("lce", "int8", "float")
 OUTPUT_KINDS = ("logits", "probabilities")
@@ -158,8 +159,6 @@ def model_metadata(model: bytes | str | os.PathLike) -> ModelMetadata | None:
         FileNotFoundError, ValueError: not a readable TFLite file.
         DeploymentError: the metadata is present but invalid.
     """
-    from bitnets_tf.converters import read_metadata
-
     values = read_metadata(model)
     if values is None:
         return None

@@ -16,14 +16,17 @@ One module per recipe:
   :mod:`~bitnets_tf.training.checkpoints`: callbacks (flip ratio, NaN/Inf stop, atomic best
   model; exact resume with ``tf.keras.callbacks.BackupAndRestore``).
 - :mod:`~bitnets_tf.training.curves`: training curves, inline or as a PNG from a CSV log.
+- :mod:`~bitnets_tf.training.classifier`: the compile-and-fit loop of ``bitnets-tf train``
+  and ``bitnets-tf demo`` (``fit_classifier``, ``learning_rate_schedule``).
 
 Every recipe that builds variables takes a ``strategy`` (``tf.distribute``);
 :mod:`~bitnets_tf.training.multi_worker` starts and runs workers under
 ``MultiWorkerMirroredStrategy``.
 """
 
-from bitnets_tf.training.binary_weights import binary_weights, is_binary_variable
+from bitnets_tf.introspect import binary_weights, is_binary_variable
 from bitnets_tf.training.checkpoints import BestModelCheckpoint, completed_epochs
+from bitnets_tf.training.classifier import fit_classifier, learning_rate_schedule
 from bitnets_tf.training.clipping import clip_latent_weights
 from bitnets_tf.training.curves import history_figure, plot_training_curves
 from bitnets_tf.training.distillation import DistillationLoss, Distiller, reactnet_distiller
@@ -78,10 +81,12 @@ __all__ = [
     "clip_latent_weights",
     "completed_epochs",
     "exponential_decay",
+    "fit_classifier",
     "fit_ridge_readout",
     "fit_streaming_readout",
     "history_figure",
     "is_binary_variable",
+    "learning_rate_schedule",
     "linear_decay",
     "plot_training_curves",
     "reactnet_distiller",

@@ -21,8 +21,8 @@ import larq as lq
 import tensorflow as tf
 
 from bitnets_tf._validation import check_positive
+from bitnets_tf.introspect import binary_kernel_constraints
 from bitnets_tf.training._clone import clone_with_layer_changes
-from bitnets_tf.training.binary_weights import binary_kernel_constraints
 
 __all__ = ["clip_latent_weights"]
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from bitnets_tf.introspect import binary_weights
 from bitnets_tf.serialization import register
-from bitnets_tf.training.binary_weights import binary_weights
 
 __all__ = ["FlipRatio"]
 

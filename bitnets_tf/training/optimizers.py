@@ -28,7 +28,7 @@ import larq as lq
 import tensorflow as tf
 
 from bitnets_tf._validation import check_choice, check_non_negative, check_positive
-from bitnets_tf.training.binary_weights import is_binary_variable
+from bitnets_tf.introspect import is_binary_variable
 
 __all__ = [
     "OPTIMIZER_KINDS",

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import tensorflow as tf
 
 from bitnets_tf._validation import check_choice, check_int_at_least
+from bitnets_tf.introspect import leaf_layers
 from bitnets_tf.training._distribute import strategy_scope
-from bitnets_tf.training.binary_weights import leaf_layers
 from bitnets_tf.training.optimizers import bnn_optimizer
 
 __all__ = ["TwoStepResult", "TwoStepTrainer", "transfer_weights"]

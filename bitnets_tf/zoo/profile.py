@@ -29,15 +29,11 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bitnets_tf.training.binary_weights import leaf_layers
+from bitnets_tf.introspect import has_binary_inputs_and_kernel, leaf_layers, weight_bits
 
 __all__ = ["count_operations", "layer_operations"]
 
 _BINARY_OPS_PER_FLOP = 64
-
-
-def _is_binary(quantizer) -> bool:
-    return getattr(quantizer, "precision", None) == 1
 
 
 _CONVOLUTIONS = (
@@ -92,16 +88,9 @@ def layer_operations(layer: tf.keras.layers.Layer) -> tuple[int, int]:
         _node_macs(layer, node.input_shapes, node.output_shapes) for node in layer.inbound_nodes
     ]
     macs = sum(count for count in counts if count is not None)
-    kernel_quantizer = getattr(layer, "kernel_quantizer", None) or getattr(
-        layer, "depthwise_quantizer", None
-    )
-    if _is_binary(getattr(layer, "input_quantizer", None)) and _is_binary(kernel_quantizer):
+    if has_binary_inputs_and_kernel(layer):
         return macs, 0
     return 0, macs
-
-
-def _weight_bits(variable) -> int:
-    return getattr(variable, "precision", None) or 32
 
 
 def count_operations(model: tf.keras.Model) -> dict[str, float]:
@@ -117,7 +106,7 @@ def count_operations(model: tf.keras.Model) -> dict[str, float]:
         binary, floating = layer_operations(layer)
         bops += binary
         flops += floating
-    sizes = [(int(np.prod(weight.shape)), _weight_bits(weight)) for weight in model.weights]
+    sizes = [(int(np.prod(weight.shape)), weight_bits(weight)) for weight in model.weights]
     return {
         "params": sum(size for size, _ in sizes),
         "binary_params": sum(size for size, bits in sizes if bits == 1),

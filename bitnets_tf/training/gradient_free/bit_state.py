@@ -44,6 +44,7 @@ import tensorflow as tf
 
 from bitnets_tf import layers
 from bitnets_tf._validation import check_choice, check_int_at_least, check_positive
+from bitnets_tf.introspect import has_binary_inputs_and_kernel
 
 __all__ = ["OBJECTIVES", "BitFlipStep", "BitLayerState", "hadamard_codes"]
 
@@ -275,8 +276,7 @@ def _check_trainable_binary_layer(layer: tf.keras.layers.Layer) -> None:
             "Gradient-free training needs a bitnets_tf.layers.QuantConv2D or QuantDense, got "
             f"{type(layer).__name__}."
         )
-    quantizers = (layer.input_quantizer, layer.kernel_quantizer)
-    if any(getattr(q, "precision", None) != 1 for q in quantizers):
+    if not has_binary_inputs_and_kernel(layer):
         raise ValueError(
             f"Layer {layer.name!r} must have binary input and kernel quantizers (e.g. "
             "'ste_sign') for gradient-free training."

@@ -1,0 +1,94 @@
+"""The int8 target is exact or refuses: a sign computed from an int8-rounded tensor whose
+values come within rounding of the threshold is refused with the layer named; one whose
+values keep their distance converts and agrees with Keras on fresh inputs, re-run here."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bitnets_tf.converters import ConversionError, convert
+from bitnets_tf.layers import QuantConv2D, QuantDense, RPReLU
+from bitnets_tf.tflite.batch import run_tflite
+
+L = tf.keras.layers
+
+
+def _sign_after_flatten(seed: int) -> tf.keras.Model:
+    """Every weight and activation ±1; an RSign with one threshold per flattened feature
+    (which no convolution bias can fold) reads the integer sums of the first convolution."""
+    inputs = L.Input((8, 8, 1))
+    x = QuantConv2D(
+        16,
+        3,
+        padding="same",
+        pad_values=0.0,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )(inputs)
+    dense = QuantDense(
+        10,
+        input_quantizer="rsign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )
+    model = tf.keras.Model(inputs, dense(L.Flatten()(x)))
+    alpha = dense.input_quantizer.alpha
+    alpha.assign(np.random.default_rng(seed).normal(0, 0.3, alpha.shape).astype(np.float32))
+    return model
+
+
+def _sign_after_rprelu() -> tf.keras.Model:
+    """A ternary-weight convolution, RPReLU, then a sign at 0."""
+    inputs = L.Input((8, 8, 4))
+    x = QuantConv2D(
+        64, 1, strides=2, input_quantizer="ste_sign", kernel_quantizer="twn_ternary", use_bias=False
+    )(inputs)
+    x = QuantDense(
+        5,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=False,
+    )(L.Flatten()(RPReLU()(x)))
+    return tf.keras.Model(inputs, L.BatchNormalization()(x))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_sign_within_int8_rounding_is_refused_with_the_layer_named(seed, tmp_path):
+    tf.keras.utils.set_random_seed(seed)
+    model = _sign_after_flatten(seed)
+    path = tmp_path / "m.tflite"
+    with pytest.raises(ConversionError, match="int8-rounded") as caught:
+        convert(model, path, target="int8", float_reference=False, progress=False)
+    assert model.layers[-1].name in str(caught.value)
+    assert "target='lce'" in str(caught.value)
+    assert not path.exists()
+    lce = convert(model, target="lce", float_reference=False, progress=False)
+    assert lce.report.verified
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_sign_with_margin_is_exact_on_fresh_inputs(seed):
+    tf.keras.utils.set_random_seed(seed)
+    model = _sign_after_rprelu()
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    fresh = np.random.default_rng(seed + 10).standard_normal((256, 8, 8, 4)).astype(np.float32)
+    expected = model.predict(fresh, verbose=0)
+    actual = run_tflite(result.flatbuffer, [fresh])[0]
+    relative = np.abs(actual - expected).max(axis=1) / np.abs(expected).max()
+    assert relative.max() <= 1e-4, relative.max()
+
+
+def test_approximate_int8_is_an_opt_in_judged_on_end_to_end_rates():
+    """With exact_int8=False the conversion runs; here the approximation moves 28 % of the
+    samples by more than 2 % of the logits' range, so the rates refuse it, naming the layer."""
+    tf.keras.utils.set_random_seed(0)
+    model = _sign_after_flatten(0)
+    with pytest.raises(ConversionError, match="disagrees with Keras") as caught:
+        convert(model, target="int8", exact_int8=False, float_reference=False, progress=False)
+    assert f"int8-rounded tensors (they flip near the threshold): {model.layers[-1].name}" in str(
+        caught.value
+    )
