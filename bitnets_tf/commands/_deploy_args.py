@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bitnets_tf.tflite.interpreters import RUNTIMES
+
 
 def float_list(text: str) -> list[float]:
     """``"127.5"`` or ``"125.3,123,113.9"`` → floats (argparse type)."""
@@ -29,7 +31,7 @@ def int_list(text: str) -> list[int]:
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runtime",
-        choices=("auto", "lce", "tflite"),
+        choices=RUNTIMES,
         default="auto",
         help="interpreter: auto (stock TFLite; Lce* operators with bitnets-tf's kernels, or "
         "LCE's interpreter if they are not built), lce (LCE's interpreter), or tflite (stock "

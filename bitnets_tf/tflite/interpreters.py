@@ -15,7 +15,8 @@ standalone script without bitnets_tf) follows the same order.
 
 ``lce`` models (custom operators ``Lce*``) run in the stock ``tf.lite.Interpreter`` with
 bitnets-tf's own kernels for those operators (:mod:`bitnets_tf.runtime`, bit-identical to
-larq-compute-engine and faster), or in larq-compute-engine's interpreter (its indirect BGEMM
+larq-compute-engine and faster; without TensorFlow, in ai-edge-litert's interpreter with the
+kernels as a delegate), or in larq-compute-engine's interpreter (its indirect BGEMM
 kernels) when those kernels are not built or ``runtime="lce"`` is asked for
 (:func:`choose_runtime`, :func:`open_interpreter`).
 """
