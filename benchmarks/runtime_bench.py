@@ -63,8 +63,10 @@ def build(name: str, size: int) -> tf.keras.Model:
 
 def files(model: tf.keras.Model) -> dict[str, bytes]:
     with captured_output():
-        return {
-            target: convert(model, target=target, verify=False, float_reference=False).flatbuffer
+        return {  # int8 latency only: the residual nets' int8 files approximate some signs
+            target: convert(
+                model, target=target, verify=False, float_reference=False, exact_int8=False
+            ).flatbuffer
             for target in ("lce", "int8", "float")
         }
 

@@ -40,7 +40,16 @@ from bitnets_tf.zoo import create_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "bitnets_tf" / "runtime" / "csrc"
-SOURCES = ("flexbuffer", "bitpack_ops", "bgemm", "bconv", "parallel", "peak", "register")
+SOURCES = (
+    "flexbuffer",
+    "bitpack_ops",
+    "bgemm",
+    "bconv",
+    "bconv_output",
+    "parallel",
+    "peak",
+    "register",
+)
 COMPILERS = {
     "aarch64": ["aarch64-linux-gnu-gcc"],
     "armv7": ["arm-linux-gnueabihf-gcc", "-mfpu=neon-vfpv4"],

@@ -1,6 +1,7 @@
 """Every binary GEMM kernel (x86 POPCNT/AVX2/AVX-512 here; NEON for aarch64 and armv7 under
 qemu) computes the same XOR+popcount sums as the portable C kernel, for reduction lengths 2 to
-300 words and 1 to 9 filters (tests/csrc/bgemm_check.c)."""
+300 words and 1 to 9 filters, and every channel-major kernel the direct sums for rows of 1 to 80
+words and 1 to 5 blocks of 16 channels (tests/csrc/bgemm_check.c)."""
 
 from __future__ import annotations
 

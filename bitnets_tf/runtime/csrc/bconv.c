@@ -15,10 +15,10 @@
  * SAME padding with pad_values 0 ("zero padding", float output only) adds LCE's cached per-edge
  * correction to the float output afterwards, with the same float operations as LCE. */
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bconv_output.h"
 #include "bgemm.h"
 #include "flexbuffer.h"
 #include "ops.h"
@@ -27,6 +27,9 @@
 /* Below this many binary multiply-accumulates a convolution runs on one thread: waking the
  * workers would cost more than it saves. */
 #define BN_PARALLEL_MIN_MACS (1 << 22)
+
+/* Rows of at most this many words (taps x words per pixel) use the channel-major kernel. */
+#define BN_CM_MAX_WORDS 64
 
 /* y = x * m + b must round twice, as LCE does: builds compile with -ffp-contract=off. */
 #if defined(__clang__)
@@ -44,19 +47,24 @@ typedef struct {
   int row_words; /* words of one im2col row: taps * group_words */
   int kp;        /* row_words rounded up to an even count (64-bit steps) */
   int zero_padding;
+  int channel_major; /* short rows, one group: bgemm_cm on tiles of BN_CM_ROWS pixels */
+  int direct;        /* channel-major 1x1 stride 1: the input pixels are the rows (no gather) */
+  int cm_blocks;     /* output channels in blocks of BN_CM_BLOCK */
   /* constants derived from the filters, set up on the first Eval after Prepare */
   int setup_done;
-  uint32_t* filters; /* out_c rows of kp words */
+  uint32_t* filters; /* out_c rows of kp words, or packed for bgemm_cm */
   float* multiplier;
   float* bias;
-  int32_t clamp_min, clamp_max;
+  BnOutput output;
   float* correction; /* [4][eff_h][eff_w][out_c] */
   int eff_h, eff_w;
   /* per-thread scratch */
   int scratch_threads;
-  uint32_t* im2col; /* threads * BN_TILE * kp */
-  int32_t* acc;     /* threads * BN_TILE * out_c */
+  uint32_t* im2col; /* per thread: BN_TILE rows of kp words, or BN_CM_ROWS of row_words */
+  int32_t* acc;     /* per thread: BN_TILE x out_c, or BN_CM_ROWS x cm_blocks * BN_CM_BLOCK */
+  const char* kernel;
   BnBgemm bgemm;
+  BnBgemmCm bgemm_cm;
 } BConv;
 
 static void release_setup(BConv* op) {
@@ -87,7 +95,9 @@ static void* bconv_init(TfLiteContext* ctx, const char* buffer, size_t length) {
                    bn_flex_map_int(b, length, "pad_values", &op->pad_value) &&
                    bn_flex_map_int(b, length, "channels_in", &op->channels_in) &&
                    bn_flex_map_int(b, length, "fused_activation_function", &op->activation);
-  op->bgemm = bn_bgemm_select();
+  op->kernel = bn_bgemm_name();
+  op->bgemm = bn_bgemm_by_name(op->kernel);
+  op->bgemm_cm = bn_bgemm_cm_by_name(op->kernel);
   return op;
 }
 
@@ -167,6 +177,11 @@ static TfLiteStatus bconv_prepare(TfLiteContext* ctx, TfLiteNode* node) {
     BN_ENSURE(ctx, output->params.scale > 0.0f, "LceBconv2d: int8 output without a scale.");
   op->row_words = op->filter_h * op->filter_w * op->group_words;
   op->kp = (op->row_words + 1) & ~1;
+  op->channel_major = op->groups == 1 && op->row_words <= BN_CM_MAX_WORDS;
+  op->direct = op->channel_major && op->filter_h == 1 && op->filter_w == 1 &&
+               op->stride_h == 1 && op->stride_w == 1 && op->rows.pad == 0 &&
+               op->cols.pad == 0 && op->rows.out == op->in_h && op->cols.out == op->in_w;
+  op->cm_blocks = (op->out_c + BN_CM_BLOCK - 1) / BN_CM_BLOCK;
   const int depth = output->type == kTfLiteInt32 ? bn_packed_size(op->out_c) : op->out_c;
   return ctx->ResizeTensor(ctx, output,
                            bn_shape4(op->batches, op->rows.out, op->cols.out, depth));
@@ -253,15 +268,36 @@ static const float* correction_for(const BConv* op, int oy, int ox) {
   return op->correction + edge * plane + ((size_t)cy * op->eff_w + cx) * op->out_c;
 }
 
-static int setup(TfLiteContext* ctx, TfLiteNode* node, BConv* op) {
-  const TfLiteTensor* filter = bn_input(ctx, node, 1);
-  const uint32_t* fdata = filter->data;
+/* The filters as the kernel reads them: rows of kp words (zero-padded), or for bgemm_cm blocks of
+ * BN_CM_BLOCK channels, word-major (channels past out_c zero). */
+static int setup_filters(BConv* op, const uint32_t* fdata) {
+  const int k = op->row_words;
+  if (op->channel_major) {
+    op->filters = calloc((size_t)op->cm_blocks * k * BN_CM_BLOCK, sizeof(uint32_t));
+    if (!op->filters) return 0;
+    for (int c = 0; c < op->out_c; ++c)
+      for (int w = 0; w < k; ++w)
+        op->filters[((size_t)(c / BN_CM_BLOCK) * k + w) * BN_CM_BLOCK + c % BN_CM_BLOCK] =
+            fdata[(size_t)c * k + w];
+    return 1;
+  }
   op->filters = calloc((size_t)op->out_c * op->kp, sizeof(uint32_t));
   if (!op->filters) return 0;
   for (int c = 0; c < op->out_c; ++c)
-    memcpy(op->filters + (size_t)c * op->kp, fdata + (size_t)c * op->row_words,
-           (size_t)op->row_words * sizeof(uint32_t));
-  if (op->out_type != kTfLiteInt32) {
+    memcpy(op->filters + (size_t)c * op->kp, fdata + (size_t)c * k, (size_t)k * sizeof(uint32_t));
+  return 1;
+}
+
+static int setup(TfLiteContext* ctx, TfLiteNode* node, BConv* op) {
+  const TfLiteTensor* filter = bn_input(ctx, node, 1);
+  const uint32_t* fdata = filter->data;
+  if (!setup_filters(op, fdata)) return 0;
+  BnOutput* o = &op->output;
+  o->channels = op->out_c;
+  if (op->out_type == kTfLiteInt32) {
+    o->threshold = bn_input(ctx, node, 4)->data;
+    bn_output_select(o, BN_OUT_BITS, op->kernel);
+  } else {
     const TfLiteTensor* output = bn_output(ctx, node, 0);
     const float* post_mul = bn_input(ctx, node, 2)->data;
     const float* post_bias = bn_input(ctx, node, 3)->data;
@@ -280,20 +316,34 @@ static int setup(TfLiteContext* ctx, TfLiteNode* node, BConv* op) {
     activation_range(op->activation, &lo, &hi);
     if (lo < -taps) lo = -taps;
     if (hi > taps) hi = taps;
-    op->clamp_min = -1 * hi + taps;
-    op->clamp_max = -1 * lo + taps;
+    o->clamp_min = -1 * hi + taps;
+    o->clamp_max = -1 * lo + taps;
+    /* sums count every bit of the rows, padding bits of a last partial word included */
+    o->clamp = !(o->clamp_min <= 0 && (int64_t)o->clamp_max >= 2 * 32 * (int64_t)op->row_words);
+    o->multiplier = op->multiplier;
+    o->bias = op->bias;
+    bn_output_select(o, op->out_type == kTfLiteInt8 ? BN_OUT_INT8 : BN_OUT_FLOAT, op->kernel);
     if (op->zero_padding && !setup_correction(op, fdata, post_mul)) return 0;
   }
   op->setup_done = 1;
   return 1;
 }
 
+static size_t rows_per_thread(const BConv* op) {
+  return op->channel_major ? (size_t)BN_CM_ROWS * op->row_words : (size_t)BN_TILE * op->kp;
+}
+
+static size_t sums_per_thread(const BConv* op) {
+  return op->channel_major ? (size_t)BN_CM_ROWS * op->cm_blocks * BN_CM_BLOCK
+                           : (size_t)BN_TILE * op->out_c;
+}
+
 static int ensure_scratch(BConv* op, int threads) {
   if (op->scratch_threads >= threads) return 1;
   free(op->im2col);
   free(op->acc);
-  op->im2col = malloc((size_t)threads * BN_TILE * op->kp * sizeof(uint32_t));
-  op->acc = malloc((size_t)threads * BN_TILE * op->out_c * sizeof(int32_t));
+  op->im2col = malloc((size_t)threads * rows_per_thread(op) * sizeof(uint32_t));
+  op->acc = malloc((size_t)threads * sums_per_thread(op) * sizeof(int32_t));
   op->scratch_threads = op->im2col && op->acc ? threads : 0;
   return op->scratch_threads > 0;
 }
@@ -315,7 +365,7 @@ static inline void copy_words(uint32_t* dst, const uint32_t* src, size_t words) 
 }
 
 /* The im2col row of output pixel (oy, ox) for group g: the group's words of every tap, zeros
- * outside the input, zero-padded to kp words. */
+ * outside the input (row_words words). */
 static void gather_row(const BConv* op, const uint32_t* image, int oy, int ox, int g,
                        uint32_t* row) {
   const int y0 = oy * op->stride_h - op->rows.pad;
@@ -332,55 +382,21 @@ static void gather_row(const BConv* op, const uint32_t* image, int oy, int ox, i
                  words);
     }
   }
-  if (op->kp > op->row_words) row[op->row_words] = 0;
 }
 
-static void transform_pixel(const BConv* op, const TfLiteNode* node, TfLiteContext* ctx,
-                            const int32_t* acc, void* out, int oy, int ox) {
-  const int n = op->out_c;
-  if (op->out_type == kTfLiteInt32) {
-    const int32_t* threshold = bn_input(ctx, node, 4)->data;
-    uint32_t* dst = out;
-    for (int w = 0; w < bn_packed_size(n); ++w) {
-      uint32_t bits = 0;
-      const int end = (w + 1) * BN_WORD_BITS < n ? (w + 1) * BN_WORD_BITS : n;
-      for (int c = w * BN_WORD_BITS; c < end; ++c)
-        bits |= (uint32_t)(acc[c] > threshold[c]) << (c % BN_WORD_BITS);
-      dst[w] = bits;
-    }
-    return;
-  }
-  const int32_t lo = op->clamp_min, hi = op->clamp_max;
-  if (op->out_type == kTfLiteFloat32) {
+/* The output values of one pixel from its sums, with LCE's zero-padding correction. */
+static void output_pixel(const BConv* op, const int32_t* sums, void* out, int oy, int ox) {
+  op->output.pixel(&op->output, sums, out);
+  if (op->zero_padding) {
+    const float* correction = correction_for(op, oy, ox);
     float* dst = out;
-    for (int c = 0; c < n; ++c) {
-      int32_t x = (int32_t)((uint32_t)acc[c] << 1);
-      x = x < lo ? lo : (x > hi ? hi : x);
-      const float scaled = (float)x * op->multiplier[c];
-      dst[c] = scaled + op->bias[c];
-    }
-    if (op->zero_padding) {
-      const float* correction = correction_for(op, oy, ox);
-      if (correction)
-        for (int c = 0; c < n; ++c) dst[c] += correction[c];
-    }
-    return;
-  }
-  int8_t* dst = out;
-  for (int c = 0; c < n; ++c) {
-    int32_t x = (int32_t)((uint32_t)acc[c] << 1);
-    x = x < lo ? lo : (x > hi ? hi : x);
-    const float scaled = (float)x * op->multiplier[c];
-    const float y = scaled + op->bias[c];
-    int32_t r = (int32_t)roundf(y);
-    dst[c] = (int8_t)(r < -128 ? -128 : (r > 127 ? 127 : r));
+    if (correction)
+      for (int c = 0; c < op->out_c; ++c) dst[c] += correction[c];
   }
 }
 
 typedef struct {
   BConv* op;
-  TfLiteContext* ctx;
-  TfLiteNode* node;
   const uint32_t* input;
   char* output;
   int pixels, tiles, out_words;
@@ -391,8 +407,8 @@ typedef struct {
 static void eval_tile(void* context, int t, int thread) {
   const EvalJob* job = context;
   const BConv* op = job->op;
-  uint32_t* rows = op->im2col + (size_t)thread * BN_TILE * op->kp;
-  int32_t* acc = op->acc + (size_t)thread * BN_TILE * op->out_c;
+  uint32_t* rows = op->im2col + (size_t)thread * rows_per_thread(op);
+  int32_t* acc = op->acc + (size_t)thread * sums_per_thread(op);
   const int group_out = op->out_c / op->groups;
   const int b = t / job->tiles;
   const int p0 = (t % job->tiles) * BN_TILE;
@@ -401,7 +417,9 @@ static void eval_tile(void* context, int t, int thread) {
   for (int g = 0; g < op->groups; ++g) {
     for (int i = 0; i < BN_TILE; ++i) {
       const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
-      gather_row(op, image, p / op->cols.out, p % op->cols.out, g, rows + (size_t)i * op->kp);
+      uint32_t* row = rows + (size_t)i * op->kp;
+      gather_row(op, image, p / op->cols.out, p % op->cols.out, g, row);
+      if (op->kp > op->row_words) row[op->row_words] = 0;
     }
     op->bgemm(rows, op->filters + (size_t)g * group_out * op->kp, group_out, op->kp,
               acc + g * group_out, op->out_c);
@@ -409,8 +427,36 @@ static void eval_tile(void* context, int t, int thread) {
   for (int i = 0; i < count; ++i) {
     const int p = p0 + i;
     char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
-    transform_pixel(op, job->node, job->ctx, acc + (size_t)i * op->out_c, out,
-                    p / op->cols.out, p % op->cols.out);
+    output_pixel(op, acc + (size_t)i * op->out_c, out, p / op->cols.out, p % op->cols.out);
+  }
+}
+
+/* One channel-major tile: BN_CM_ROWS output pixels of one image, all output channels. */
+static void eval_tile_cm(void* context, int t, int thread) {
+  const EvalJob* job = context;
+  const BConv* op = job->op;
+  const int ldacc = op->cm_blocks * BN_CM_BLOCK;
+  int32_t* acc = op->acc + (size_t)thread * sums_per_thread(op);
+  const int b = t / job->tiles;
+  const int p0 = (t % job->tiles) * BN_CM_ROWS;
+  const int count = job->pixels - p0 < BN_CM_ROWS ? job->pixels - p0 : BN_CM_ROWS;
+  const uint32_t* image = job->input + (size_t)b * op->in_h * op->in_w * op->in_words;
+  const uint32_t* rows = image + (size_t)p0 * op->in_words;
+  if (!op->direct || count < BN_CM_ROWS) {
+    uint32_t* gathered = op->im2col + (size_t)thread * rows_per_thread(op);
+    for (int i = 0; i < BN_CM_ROWS; ++i) {
+      const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
+      gather_row(op, image, p / op->cols.out, p % op->cols.out, 0,
+                 gathered + (size_t)i * op->row_words);
+    }
+    rows = gathered;
+  }
+  op->bgemm_cm(rows, op->direct && count == BN_CM_ROWS ? op->in_words : op->row_words,
+               op->row_words, op->filters, op->cm_blocks, acc, ldacc);
+  for (int i = 0; i < count; ++i) {
+    const int p = p0 + i;
+    char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
+    output_pixel(op, acc + (size_t)i * ldacc, out, p / op->cols.out, p % op->cols.out);
   }
 }
 
@@ -418,16 +464,16 @@ static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
   BConv* op = node->user_data;
   BN_ENSURE(ctx, op->setup_done || setup(ctx, node, op), "LceBconv2d: out of memory.");
   TfLiteTensor* output = bn_output(ctx, node, 0);
-  EvalJob job = {op, ctx, node, bn_input(ctx, node, 0)->data, output->data,
-                 op->rows.out * op->cols.out, 0, output->dims->data[3],
-                 op->out_type == kTfLiteInt8 ? 1 : 4};
-  job.tiles = (job.pixels + BN_TILE - 1) / BN_TILE;
+  EvalJob job = {op, bn_input(ctx, node, 0)->data, output->data, op->rows.out * op->cols.out, 0,
+                 output->dims->data[3], op->out_type == kTfLiteInt8 ? 1 : 4};
+  const int tile = op->channel_major ? BN_CM_ROWS : BN_TILE;
+  job.tiles = (job.pixels + tile - 1) / tile;
   const int total = op->batches * job.tiles;
   const double macs = (double)op->batches * job.pixels * op->out_c * op->row_words * 32.0;
   int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
   if (macs < BN_PARALLEL_MIN_MACS) threads = 1;
   BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
-  bn_parallel_for(total, threads, eval_tile, &job);
+  bn_parallel_for(total, threads, op->channel_major ? eval_tile_cm : eval_tile, &job);
   return kTfLiteOk;
 }
 
