@@ -10,10 +10,10 @@ single-image latency is measured in one process with interleaved repeats (median
   int8      int8 file, tf.lite.Interpreter (XNNPACK)
   lce       lce file, LCE 0.16 interpreter, default kernels
   lce-ibg   lce file, LCE 0.16 interpreter, use_indirect_bgemm=True
-The XNOR+popcount limit (bitnets_tf.runtime.peak_binary_macs, one thread) is the faster of
-register-resident XOR+popcount chains and the kernel on a cache-resident tile; each LceBconv2d
-is timed alone (one-operator model, one thread) and its binary MACs/s reported as a share of
-that limit.
+The XNOR+popcount limit (bitnets_tf.runtime.peak_binary_macs, one thread) is the fastest of
+register-resident XOR+popcount chains and the two GEMM kernels on cache-resident tiles; each
+LceBconv2d is timed alone (one-operator model, one thread) and its binary MACs/s reported as a
+share of that limit.
 
 Usage: python benchmarks/runtime_bench.py [--models birealnet18,reactnet_a,demo] [--size 224]
        [--repeats 15] [--threads 1,2]

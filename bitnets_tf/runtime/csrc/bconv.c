@@ -13,7 +13,11 @@
  *   int8:      saturate(round(y));
  *   bitpacked: bit = accum > threshold.
  * SAME padding with pad_values 0 ("zero padding", float output only) adds LCE's cached per-edge
- * correction to the float output afterwards, with the same float operations as LCE. */
+ * correction to the float output afterwards, with the same float operations as LCE.
+ *
+ * Ungrouped convolutions run the channel-major kernel (bgemm_cm) on tiles of BN_CM_ROWS output
+ * pixels, whose rows are gathered (im2col) or, for 1x1 stride-1 convolutions, read in place;
+ * grouped ones gather BN_TILE rows per group for the row-major kernel (bgemm). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +31,6 @@
 /* Below this many binary multiply-accumulates a convolution runs on one thread: waking the
  * workers would cost more than it saves. */
 #define BN_PARALLEL_MIN_MACS (1 << 22)
-
-/* Rows of at most this many words (taps x words per pixel) use the channel-major kernel. */
-#define BN_CM_MAX_WORDS 64
 
 /* y = x * m + b must round twice, as LCE does: builds compile with -ffp-contract=off. */
 #if defined(__clang__)
@@ -47,7 +48,7 @@ typedef struct {
   int row_words; /* words of one im2col row: taps * group_words */
   int kp;        /* row_words rounded up to an even count (64-bit steps) */
   int zero_padding;
-  int channel_major; /* short rows, one group: bgemm_cm on tiles of BN_CM_ROWS pixels */
+  int channel_major; /* one group: bgemm_cm on tiles of BN_CM_ROWS pixels (else bgemm) */
   int direct;        /* channel-major 1x1 stride 1: the input pixels are the rows (no gather) */
   int cm_blocks;     /* output channels in blocks of BN_CM_BLOCK */
   /* constants derived from the filters, set up on the first Eval after Prepare */
@@ -177,7 +178,7 @@ static TfLiteStatus bconv_prepare(TfLiteContext* ctx, TfLiteNode* node) {
     BN_ENSURE(ctx, output->params.scale > 0.0f, "LceBconv2d: int8 output without a scale.");
   op->row_words = op->filter_h * op->filter_w * op->group_words;
   op->kp = (op->row_words + 1) & ~1;
-  op->channel_major = op->groups == 1 && op->row_words <= BN_CM_MAX_WORDS;
+  op->channel_major = op->groups == 1;
   op->direct = op->channel_major && op->filter_h == 1 && op->filter_w == 1 &&
                op->stride_h == 1 && op->stride_w == 1 && op->rows.pad == 0 &&
                op->cols.pad == 0 && op->rows.out == op->in_h && op->cols.out == op->in_w;
@@ -348,15 +349,17 @@ static int ensure_scratch(BConv* op, int threads) {
   return op->scratch_threads > 0;
 }
 
-/* Copies (or zeroes, if src is NULL) `words` words; small even counts as inline 64-bit moves,
- * since most rows are a few words per tap. */
+/* Copies (or zeroes, if src is NULL) `words` words; small counts as inline 64-bit and 32-bit
+ * moves, since most rows are a few words per tap. */
 static inline void copy_words(uint32_t* dst, const uint32_t* src, size_t words) {
-  if (words <= 8 && words % 2 == 0) {
-    for (size_t w = 0; w < words; w += 2) {
+  if (words <= 8) {
+    size_t w = 0;
+    for (; w + 2 <= words; w += 2) {
       uint64_t v = 0;
       if (src) memcpy(&v, src + w, sizeof(v));
       memcpy(dst + w, &v, sizeof(v));
     }
+    if (w < words) dst[w] = src ? src[w] : 0u;
   } else if (src) {
     memcpy(dst, src, words * sizeof(uint32_t));
   } else {

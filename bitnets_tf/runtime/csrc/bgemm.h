@@ -14,9 +14,9 @@
 typedef void (*BnBgemm)(const uint32_t* rows, const uint32_t* filters, int nfilters, int kp,
                         int32_t* acc, int ldacc);
 
-/* Channel-major binary GEMM for short rows (a few words per output pixel): BN_CM_ROWS rows of k
- * words (row i at rows + i * ldrows) against filters packed in blocks of BN_CM_BLOCK channels,
- * word-major (word w of channel c of block b at filters[(b * k + w) * BN_CM_BLOCK + c]):
+/* Channel-major binary GEMM, for ungrouped convolutions: BN_CM_ROWS rows of k words (row i at
+ * rows + i * ldrows) against filters packed in blocks of BN_CM_BLOCK channels, word-major (word
+ * w of channel c of block b at filters[(b * k + w) * BN_CM_BLOCK + c]):
  *   acc[i * ldacc + b * BN_CM_BLOCK + c] = sum over w of popcount(rows[i][w] ^ filter[b][w][c]).
  * One 32-bit lane per output channel: the sums need no horizontal reduction and no lane is
  * wasted however short the rows are. */
