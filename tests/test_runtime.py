@@ -4,6 +4,8 @@ Lce* operator of converted models, cut out one at a time, must give bit-identica
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -59,6 +61,30 @@ def lce_file(model: tf.keras.Model) -> bytes:
         return convert(model, target="lce", verify=False, float_reference=False).flatbuffer
 
 
+@functools.cache
+def narrow_file() -> bytes:
+    """Convolutions with 1 to 4 words per pixel through every path of the channel-major kernel:
+    1x1 stride 1 (rows read in place; 7x9 pixels leave a partial last tile), 1x1 stride 2, 3x3
+    with zero and one padding and dilation 2, 3x3 valid; 33, 70, 64, 31, 40 and 96 channels;
+    float and bitpacked outputs."""
+    x = inputs = tf.keras.Input((7, 9, 33))
+    x = layers.QuantConv2D(70, 1, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(64, 3, padding="same", pad_values=0.0, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = layers.QuantConv2D(31, 3, dilation_rate=2, padding="same", pad_values=1.0, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(40, 1, strides=2, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(96, 3, padding="valid", **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = L.Flatten()(x)
+    x = layers.QuantDense(6, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    return lce_file(randomize(tf.keras.Model(inputs, x), seed=5))
+
+
 def test_operators_bit_identical_on_shared_models():
     for build in (binary_cnn, binary_mlp, reactnet_block):
         checked = compare_operators(lce_file(build()))
@@ -75,6 +101,19 @@ def test_operators_bit_identical_on_random_architectures(seed):
 @pytest.mark.parametrize("seed", range(6, 206))
 def test_operators_bit_identical_on_many_random_architectures(seed):
     compare_operators(lce_file(random_architecture(seed)), seed=seed)
+
+
+@pytest.mark.parametrize("kernel", ["portable", "popcnt", "avx2", "avx512", "neon"])
+def test_narrow_convolutions_bit_identical_with_every_kernel(kernel):
+    try:
+        runtime.force_kernel(kernel)
+    except ValueError:
+        pytest.skip(f"the {kernel} kernel does not run on this CPU")
+    try:
+        checked = compare_operators(narrow_file(), seed=4)
+    finally:
+        runtime.force_kernel(None)
+    assert checked.count("LceBconv2d") == 6
 
 
 def test_all_binary_model_bit_identical_end_to_end():
