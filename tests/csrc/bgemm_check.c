@@ -13,35 +13,41 @@ static uint32_t state = 7u;
 static uint32_t next(void) { return state = state * 1664525u + 1013904223u; }
 
 /* The channel-major kernel of `name` against a direct sum, for row lengths 1 to 80 words (byte
- * accumulators overflow after 31), 1 to 5 channel blocks, rows and sums with padded strides. */
+ * accumulators overflow after 31) and 1 to 5 channel blocks, each row's words read through
+ * random offsets into its own span of the input. */
 static int check_channel_major(const char* name) {
+  enum { SPAN = 97 };
   const BnBgemmCm kernel = bn_bgemm_cm_by_name(name);
   if (!kernel) return 1;
   for (int k = 1; k <= 80; ++k)
     for (int blocks = 1; blocks <= 5; ++blocks) {
-      const int ldrows = k + 3, ldacc = blocks * BN_CM_BLOCK + 5;
-      uint32_t* rows = malloc(sizeof(uint32_t) * BN_CM_ROWS * ldrows);
+      const int ldacc = blocks * BN_CM_BLOCK + 5;
+      uint32_t* input = malloc(sizeof(uint32_t) * BN_CM_ROWS * SPAN);
       uint32_t* filters = malloc(sizeof(uint32_t) * blocks * k * BN_CM_BLOCK);
       int32_t* acc = malloc(sizeof(int32_t) * BN_CM_ROWS * ldacc);
-      for (int i = 0; i < BN_CM_ROWS * ldrows; ++i) rows[i] = next();
+      int32_t offsets[80];
+      const uint32_t* rows[BN_CM_ROWS];
+      for (int i = 0; i < BN_CM_ROWS * SPAN; ++i) input[i] = next();
       for (int i = 0; i < blocks * k * BN_CM_BLOCK; ++i) filters[i] = next();
+      for (int w = 0; w < k; ++w) offsets[w] = (int32_t)(next() % SPAN);
+      for (int i = 0; i < BN_CM_ROWS; ++i) rows[i] = input + (size_t)((i * 5) % BN_CM_ROWS) * SPAN;
       /* all-ones and all-zero words reach the largest and smallest sums */
-      if (k > 2) rows[0] = filters[0] = 0xffffffffu, rows[1] = 0u;
-      kernel(rows, ldrows, k, filters, blocks, acc, ldacc);
+      input[offsets[0]] = filters[0] = 0xffffffffu;
+      kernel(rows, offsets, k, filters, blocks, acc, ldacc);
       for (int i = 0; i < BN_CM_ROWS; ++i)
         for (int c = 0; c < blocks * BN_CM_BLOCK; ++c) {
           int32_t expected = 0;
           const int b = c / BN_CM_BLOCK;
           for (int w = 0; w < k; ++w)
-            expected += __builtin_popcount(
-                rows[i * ldrows + w] ^ filters[(b * k + w) * BN_CM_BLOCK + c % BN_CM_BLOCK]);
+            expected += __builtin_popcount(rows[i][offsets[w]] ^
+                                           filters[(b * k + w) * BN_CM_BLOCK + c % BN_CM_BLOCK]);
           if (acc[i * ldacc + c] != expected) {
             printf("MISMATCH %s channel-major k=%d blocks=%d row=%d channel=%d: %d != %d\n",
                    name, k, blocks, i, c, acc[i * ldacc + c], expected);
             return 0;
           }
         }
-      free(rows);
+      free(input);
       free(filters);
       free(acc);
     }

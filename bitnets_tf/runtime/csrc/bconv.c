@@ -16,8 +16,9 @@
  * correction to the float output afterwards, with the same float operations as LCE.
  *
  * Ungrouped convolutions run the channel-major kernel (bgemm_cm) on tiles of BN_CM_ROWS output
- * pixels, whose rows are gathered (im2col) or, for 1x1 stride-1 convolutions, read in place;
- * grouped ones gather BN_TILE rows per group for the row-major kernel (bgemm). */
+ * pixels, reading every tap in place through a table of word offsets (no im2col copy); with
+ * padding the image is first copied into a zero-bordered buffer, so that every tap is inside.
+ * Grouped ones gather BN_TILE im2col rows per group for the row-major kernel (bgemm). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,10 @@ typedef struct {
   int kp;        /* row_words rounded up to an even count (64-bit steps) */
   int zero_padding;
   int channel_major; /* one group: bgemm_cm on tiles of BN_CM_ROWS pixels (else bgemm) */
-  int direct;        /* channel-major 1x1 stride 1: the input pixels are the rows (no gather) */
+  int padded;        /* channel-major with padding: taps read from padded_image */
+  int image_h, image_w; /* the image the channel-major rows index: padded, or the input */
+  int32_t* offsets;  /* channel-major: row_words word offsets of a pixel's taps in that image */
+  uint32_t* padded_image; /* batches x image_h x image_w x in_words, zero outside the input */
   int cm_blocks;     /* output channels in blocks of BN_CM_BLOCK */
   /* constants derived from the filters, set up on the first Eval after Prepare */
   int setup_done;
@@ -75,6 +79,10 @@ static void release_setup(BConv* op) {
   free(op->correction);
   free(op->im2col);
   free(op->acc);
+  free(op->offsets);
+  free(op->padded_image);
+  op->offsets = NULL;
+  op->padded_image = NULL;
   op->filters = NULL;
   op->multiplier = op->bias = op->correction = NULL;
   op->im2col = NULL;
@@ -107,6 +115,42 @@ static void bconv_free(TfLiteContext* ctx, void* data) {
   if (!data) return;
   release_setup(data);
   free(data);
+}
+
+/* The image the channel-major kernel reads and the offsets of a pixel's words in it: the input
+ * itself when every tap of every output pixel is inside it, else a zero-bordered copy. */
+static int setup_indirection(BConv* op) {
+  const int reach_h = (op->rows.out - 1) * op->stride_h + (op->filter_h - 1) * op->dil_h + 1;
+  const int reach_w = (op->cols.out - 1) * op->stride_w + (op->filter_w - 1) * op->dil_w + 1;
+  op->padded = op->rows.pad > 0 || op->cols.pad > 0 || reach_h > op->in_h || reach_w > op->in_w;
+  op->image_h = op->in_h, op->image_w = op->in_w;
+  if (op->padded) {
+    op->image_h = op->in_h + op->rows.pad > reach_h ? op->in_h + op->rows.pad : reach_h;
+    op->image_w = op->in_w + op->cols.pad > reach_w ? op->in_w + op->cols.pad : reach_w;
+    op->padded_image = malloc((size_t)op->batches * op->image_h * op->image_w * op->in_words *
+                              sizeof(uint32_t));
+    if (!op->padded_image) return 0;
+  }
+  op->offsets = malloc((size_t)op->row_words * sizeof(int32_t));
+  if (!op->offsets) return 0;
+  int32_t* o = op->offsets;
+  for (int fy = 0; fy < op->filter_h; ++fy)
+    for (int fx = 0; fx < op->filter_w; ++fx)
+      for (int w = 0; w < op->in_words; ++w)
+        *o++ = (fy * op->dil_h * op->image_w + fx * op->dil_w) * op->in_words + w;
+  return 1;
+}
+
+/* Copies the input into the zero-bordered image, its top-left pixel at (rows.pad, cols.pad). */
+static void fill_padded_image(const BConv* op, const uint32_t* input) {
+  const size_t pixel = (size_t)op->in_words * sizeof(uint32_t);
+  const size_t plane = (size_t)op->image_h * op->image_w * op->in_words;
+  memset(op->padded_image, 0, (size_t)op->batches * plane * sizeof(uint32_t));
+  for (int b = 0; b < op->batches; ++b)
+    for (int y = 0; y < op->in_h; ++y)
+      memcpy(op->padded_image + b * plane +
+                 ((size_t)(y + op->rows.pad) * op->image_w + op->cols.pad) * op->in_words,
+             input + (((size_t)b * op->in_h + y) * op->in_w) * op->in_words, op->in_w * pixel);
 }
 
 static int is_vector(const TfLiteTensor* t, TfLiteType type, int n) {
@@ -179,10 +223,9 @@ static TfLiteStatus bconv_prepare(TfLiteContext* ctx, TfLiteNode* node) {
   op->row_words = op->filter_h * op->filter_w * op->group_words;
   op->kp = (op->row_words + 1) & ~1;
   op->channel_major = op->groups == 1;
-  op->direct = op->channel_major && op->filter_h == 1 && op->filter_w == 1 &&
-               op->stride_h == 1 && op->stride_w == 1 && op->rows.pad == 0 &&
-               op->cols.pad == 0 && op->rows.out == op->in_h && op->cols.out == op->in_w;
   op->cm_blocks = (op->out_c + BN_CM_BLOCK - 1) / BN_CM_BLOCK;
+  if (op->channel_major)
+    BN_ENSURE(ctx, setup_indirection(op), "LceBconv2d: out of memory.");
   const int depth = output->type == kTfLiteInt32 ? bn_packed_size(op->out_c) : op->out_c;
   return ctx->ResizeTensor(ctx, output,
                            bn_shape4(op->batches, op->rows.out, op->cols.out, depth));
@@ -331,7 +374,7 @@ static int setup(TfLiteContext* ctx, TfLiteNode* node, BConv* op) {
 }
 
 static size_t rows_per_thread(const BConv* op) {
-  return op->channel_major ? (size_t)BN_CM_ROWS * op->row_words : (size_t)BN_TILE * op->kp;
+  return op->channel_major ? 1 : (size_t)BN_TILE * op->kp; /* channel-major: no im2col */
 }
 
 static size_t sums_per_thread(const BConv* op) {
@@ -443,19 +486,15 @@ static void eval_tile_cm(void* context, int t, int thread) {
   const int b = t / job->tiles;
   const int p0 = (t % job->tiles) * BN_CM_ROWS;
   const int count = job->pixels - p0 < BN_CM_ROWS ? job->pixels - p0 : BN_CM_ROWS;
-  const uint32_t* image = job->input + (size_t)b * op->in_h * op->in_w * op->in_words;
-  const uint32_t* rows = image + (size_t)p0 * op->in_words;
-  if (!op->direct || count < BN_CM_ROWS) {
-    uint32_t* gathered = op->im2col + (size_t)thread * rows_per_thread(op);
-    for (int i = 0; i < BN_CM_ROWS; ++i) {
-      const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
-      gather_row(op, image, p / op->cols.out, p % op->cols.out, 0,
-                 gathered + (size_t)i * op->row_words);
-    }
-    rows = gathered;
+  const size_t plane = (size_t)op->image_h * op->image_w * op->in_words;
+  const uint32_t* image = (op->padded ? op->padded_image : job->input) + b * plane;
+  const uint32_t* rows[BN_CM_ROWS];
+  for (int i = 0; i < BN_CM_ROWS; ++i) {
+    const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
+    const int y = p / op->cols.out * op->stride_h, x = p % op->cols.out * op->stride_w;
+    rows[i] = image + ((size_t)y * op->image_w + x) * op->in_words;
   }
-  op->bgemm_cm(rows, op->direct && count == BN_CM_ROWS ? op->in_words : op->row_words,
-               op->row_words, op->filters, op->cm_blocks, acc, ldacc);
+  op->bgemm_cm(rows, op->offsets, op->row_words, op->filters, op->cm_blocks, acc, ldacc);
   for (int i = 0; i < count; ++i) {
     const int p = p0 + i;
     char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
@@ -476,6 +515,7 @@ static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
   int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
   if (macs < BN_PARALLEL_MIN_MACS) threads = 1;
   BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
+  if (op->channel_major && op->padded) fill_padded_image(op, job.input);
   bn_parallel_for(total, threads, op->channel_major ? eval_tile_cm : eval_tile, &job);
   return kTfLiteOk;
 }

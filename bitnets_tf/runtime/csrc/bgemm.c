@@ -49,17 +49,17 @@ static void bgemm_portable(const uint32_t* rows, const uint32_t* filters, int nf
   for (int b = 0; b < nblocks; ++b) {                                          \
     const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;                 \
     for (int i = 0; i < BN_CM_ROWS; ++i) {                                     \
-      const uint32_t* r = rows + (size_t)i * ldrows;                           \
+      const uint32_t* r = rows[i];                                             \
       int32_t s[BN_CM_BLOCK] = {0};                                            \
       for (int w = 0; w < k; ++w)                                              \
         for (int c = 0; c < BN_CM_BLOCK; ++c)                                  \
-          s[c] += (int32_t)POPCOUNT(r[w] ^ f[w * BN_CM_BLOCK + c]);            \
+          s[c] += (int32_t)POPCOUNT(r[offsets[w]] ^ f[w * BN_CM_BLOCK + c]);   \
       memcpy(acc + (size_t)i * ldacc + b * BN_CM_BLOCK, s, sizeof(s));         \
     }                                                                          \
   }
 
-static void bgemm_cm_portable(const uint32_t* rows, int ldrows, int k, const uint32_t* filters,
-                              int nblocks, int32_t* acc, int ldacc) {
+static void bgemm_cm_portable(const uint32_t* const* rows, const int32_t* offsets, int k,
+                              const uint32_t* filters, int nblocks, int32_t* acc, int ldacc) {
   BN_CM_PORTABLE_BODY(__builtin_popcount)
 }
 
@@ -71,8 +71,9 @@ __attribute__((target("popcnt"))) static void bgemm_popcnt(const uint32_t* rows,
   BN_PORTABLE_BODY(_mm_popcnt_u64)
 }
 
-__attribute__((target("popcnt"))) static void bgemm_cm_popcnt(const uint32_t* rows, int ldrows,
-                                                               int k, const uint32_t* filters,
+__attribute__((target("popcnt"))) static void bgemm_cm_popcnt(const uint32_t* const* rows,
+                                                               const int32_t* offsets, int k,
+                                                               const uint32_t* filters,
                                                                int nblocks, int32_t* acc,
                                                                int ldacc) {
   BN_CM_PORTABLE_BODY(_mm_popcnt_u32)
@@ -136,10 +137,10 @@ __attribute__((target("avx2,popcnt"))) static void bgemm_avx2(const uint32_t* ro
  * lanes. */
 #define BN_CM_BYTE_WORDS 31
 
-__attribute__((target("avx2"))) static void bgemm_cm_avx2(const uint32_t* rows, int ldrows,
-                                                           int k, const uint32_t* filters,
-                                                           int nblocks, int32_t* acc,
-                                                           int ldacc) {
+__attribute__((target("avx2"))) static void bgemm_cm_avx2(const uint32_t* const* rows,
+                                                           const int32_t* offsets, int k,
+                                                           const uint32_t* filters, int nblocks,
+                                                           int32_t* acc, int ldacc) {
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   for (int b = 0; b < nblocks; ++b) {
     const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;
@@ -154,7 +155,7 @@ __attribute__((target("avx2"))) static void bgemm_cm_avx2(const uint32_t* rows, 
           const __m256i y0 = _mm256_loadu_si256((const __m256i*)(f + w * BN_CM_BLOCK));
           const __m256i y1 = _mm256_loadu_si256((const __m256i*)(f + w * BN_CM_BLOCK + 8));
           for (int i = 0; i < 4; ++i) {
-            const __m256i x = _mm256_set1_epi32((int)rows[(size_t)(i0 + i) * ldrows + w]);
+            const __m256i x = _mm256_set1_epi32((int)rows[i0 + i][offsets[w]]);
             bytes[i][0] = _mm256_add_epi8(bytes[i][0], popcount256(_mm256_xor_si256(x, y0)));
             bytes[i][1] = _mm256_add_epi8(bytes[i][1], popcount256(_mm256_xor_si256(x, y1)));
           }
@@ -257,16 +258,19 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
 /* Channel-major: BN_CM_ROWS rows x `blocks` blocks of 16 channels, one broadcast word of a row
  * against one word of 16 filters per XOR; the filter words stay in registers for all rows. */
 __attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) static inline void
-cm_avx512_blocks(const uint32_t* rows, int ldrows, int k, const uint32_t* f, int blocks,
-                 int32_t* acc, int ldacc) {
+cm_avx512_blocks(const uint32_t* const* rows, const int32_t* offsets, int k, const uint32_t* f,
+                 int blocks, int32_t* acc, int ldacc) {
+  const uint32_t* r[BN_CM_ROWS];
+  for (int i = 0; i < BN_CM_ROWS; ++i) r[i] = rows[i];
   __m512i a[BN_CM_ROWS][2];
   for (int i = 0; i < BN_CM_ROWS; ++i) a[i][0] = a[i][1] = _mm512_setzero_si512();
   for (int w = 0; w < k; ++w) {
+    const int32_t o = offsets[w];
     __m512i y[2];
     for (int j = 0; j < blocks; ++j)
       y[j] = _mm512_loadu_si512(f + ((size_t)j * k + w) * BN_CM_BLOCK);
     for (int i = 0; i < BN_CM_ROWS; ++i) {
-      const __m512i x = _mm512_set1_epi32((int)rows[(size_t)i * ldrows + w]);
+      const __m512i x = _mm512_set1_epi32((int)r[i][o]);
       for (int j = 0; j < blocks; ++j)
         a[i][j] = _mm512_add_epi32(a[i][j], _mm512_popcnt_epi32(_mm512_xor_si512(x, y[j])));
     }
@@ -277,14 +281,14 @@ cm_avx512_blocks(const uint32_t* rows, int ldrows, int k, const uint32_t* f, int
 }
 
 __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_cm_avx512(
-    const uint32_t* rows, int ldrows, int k, const uint32_t* filters, int nblocks, int32_t* acc,
-    int ldacc) {
+    const uint32_t* const* rows, const int32_t* offsets, int k, const uint32_t* filters,
+    int nblocks, int32_t* acc, int ldacc) {
   int b = 0;
   for (; b + 2 <= nblocks; b += 2)
-    cm_avx512_blocks(rows, ldrows, k, filters + (size_t)b * k * BN_CM_BLOCK, 2,
+    cm_avx512_blocks(rows, offsets, k, filters + (size_t)b * k * BN_CM_BLOCK, 2,
                      acc + b * BN_CM_BLOCK, ldacc);
   if (b < nblocks)
-    cm_avx512_blocks(rows, ldrows, k, filters + (size_t)b * k * BN_CM_BLOCK, 1,
+    cm_avx512_blocks(rows, offsets, k, filters + (size_t)b * k * BN_CM_BLOCK, 1,
                      acc + b * BN_CM_BLOCK, ldacc);
 }
 #endif /* BN_X86 */
@@ -326,8 +330,8 @@ static void bgemm_neon(const uint32_t* rows, const uint32_t* filters, int nfilte
 /* Channel-major, 2 rows x 16 channels (four vectors) per step: byte popcounts accumulated in
  * 8-bit lanes for up to 31 words (at most 8 per byte per word), then widened pairwise into the
  * 32-bit lanes. */
-static void bgemm_cm_neon(const uint32_t* rows, int ldrows, int k, const uint32_t* filters,
-                          int nblocks, int32_t* acc, int ldacc) {
+static void bgemm_cm_neon(const uint32_t* const* rows, const int32_t* offsets, int k,
+                          const uint32_t* filters, int nblocks, int32_t* acc, int ldacc) {
   for (int b = 0; b < nblocks; ++b) {
     const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;
     for (int i0 = 0; i0 < BN_CM_ROWS; i0 += 2) {
@@ -344,7 +348,7 @@ static void bgemm_cm_neon(const uint32_t* rows, int ldrows, int k, const uint32_
           for (int j = 0; j < 4; ++j)
             y[j] = vreinterpretq_u8_u32(vld1q_u32(f + w * BN_CM_BLOCK + 4 * j));
           for (int i = 0; i < 2; ++i) {
-            const uint32_t word = rows[(size_t)(i0 + i) * ldrows + w];
+            const uint32_t word = rows[i0 + i][offsets[w]];
             const uint8x16_t x = vreinterpretq_u8_u32(vdupq_n_u32(word));
             for (int j = 0; j < 4; ++j)
               bytes[i][j] = vaddq_u8(bytes[i][j], vcntq_u8(veorq_u8(x, y[j])));

@@ -22,6 +22,7 @@ typedef struct {
   uint32_t rows[BN_TILE * KP];       /* also BN_CM_ROWS rows of CM_K words */
   uint32_t filters[FILTERS * KP];    /* also CM_BLOCKS blocks of CM_K x BN_CM_BLOCK words */
   int32_t acc[BN_CM_ROWS * CM_BLOCKS * BN_CM_BLOCK];
+  int32_t offsets[CM_K]; /* 0, 1, ...: contiguous rows */
   BnBgemm bgemm;
   BnBgemmCm bgemm_cm;
 } Tile;
@@ -43,7 +44,9 @@ static double tile_step(Tile* tile) {
 }
 
 static double cm_step(Tile* tile) {
-  tile->bgemm_cm(tile->rows, CM_K, CM_K, tile->filters, CM_BLOCKS, tile->acc,
+  const uint32_t* rows[BN_CM_ROWS];
+  for (int i = 0; i < BN_CM_ROWS; ++i) rows[i] = tile->rows + (size_t)i * CM_K;
+  tile->bgemm_cm(rows, tile->offsets, CM_K, tile->filters, CM_BLOCKS, tile->acc,
                  CM_BLOCKS * BN_CM_BLOCK);
   checksum += (uint64_t)tile->acc[0];
   return (double)BN_CM_ROWS * CM_BLOCKS * BN_CM_BLOCK * CM_K * 32.0;
@@ -73,6 +76,7 @@ double bitnets_peak_macs(double seconds) {
   uint32_t state = 12345u;
   for (int i = 0; i < BN_TILE * KP; ++i) tile->rows[i] = state = state * 1664525u + 1013904223u;
   for (int i = 0; i < FILTERS * KP; ++i) tile->filters[i] = state = state * 1664525u + 1013904223u;
+  for (int i = 0; i < CM_K; ++i) tile->offsets[i] = i;
   tile->bgemm = bn_bgemm_select();
   tile->bgemm_cm = bn_bgemm_cm_by_name(bn_bgemm_name());
   const double rates[3] = {best_rate(chains_step, tile, seconds / 3),
