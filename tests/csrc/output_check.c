@@ -1,8 +1,8 @@
 /* Every SIMD output stage of LceBconv2d this build and CPU can run against the portable one:
- * float, int8 and bitpacked outputs for 1 to 70 channels, with and without clamping, on random
- * sums, multipliers and biases that include exact halves (int8 rounding ties), values far outside
- * the int8 range and thresholds equal to the sums. Prints the stages checked; exits 1 on the
- * first mismatch. */
+ * float, int8 and bitpacked outputs for 1 to 70 channels and 1 to 3 pixels with padded sums, with
+ * and without clamping, on random sums, multipliers and biases that include exact halves (int8
+ * rounding ties), values far outside the int8 range and thresholds equal to the sums. Prints the
+ * stages checked; exits 1 on the first mismatch. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,19 +20,19 @@ static float pick_float(void) {
   return ((float)(int32_t)(next() % 2000001u) - 1000000.0f) / 4096.0f; /* k / 4096, many ties */
 }
 
-enum { MAX_CHANNELS = 70 };
+enum { MAX_CHANNELS = 70, PIXELS = 3, LDSUMS = MAX_CHANNELS + 3 };
 
 static int check(const char* name, BnOutputKind kind) {
   BnOutput reference, simd;
   float multiplier[MAX_CHANNELS], bias[MAX_CHANNELS];
-  int32_t threshold[MAX_CHANNELS], sums[MAX_CHANNELS];
-  unsigned char expected[4 * MAX_CHANNELS], actual[4 * MAX_CHANNELS];
+  int32_t threshold[MAX_CHANNELS], sums[PIXELS * LDSUMS];
+  unsigned char expected[PIXELS * 4 * MAX_CHANNELS], actual[PIXELS * 4 * MAX_CHANNELS];
   bn_output_select(&reference, kind, "portable");
   bn_output_select(&simd, kind, name);
   for (int trial = 0; trial < 300; ++trial) {
-    const int channels = 1 + trial % MAX_CHANNELS;
+    const int channels = 1 + trial % MAX_CHANNELS, pixels = 1 + trial % PIXELS;
+    for (int i = 0; i < PIXELS * LDSUMS; ++i) sums[i] = (int32_t)(next() % 600u);
     for (int c = 0; c < channels; ++c) {
-      sums[c] = (int32_t)(next() % 600u);
       threshold[c] = next() % 4 == 0 ? sums[c] : (int32_t)(next() % 600u) - 5;
       multiplier[c] = pick_float();
       bias[c] = pick_float();
@@ -48,10 +48,11 @@ static int check(const char* name, BnOutputKind kind) {
     reference.threshold = simd.threshold = threshold;
     memset(expected, 0xa5, sizeof(expected));
     memset(actual, 0xa5, sizeof(actual)); /* bytes past the output must stay untouched */
-    reference.pixel(&reference, sums, expected);
-    simd.pixel(&simd, sums, actual);
+    reference.pixels(&reference, sums, LDSUMS, pixels, expected);
+    simd.pixels(&simd, sums, LDSUMS, pixels, actual);
     if (memcmp(expected, actual, sizeof(expected)) != 0) {
-      printf("MISMATCH %s kind=%d channels=%d clamp=%d\n", name, (int)kind, channels, clamp);
+      printf("MISMATCH %s kind=%d channels=%d pixels=%d clamp=%d\n", name, (int)kind, channels,
+             pixels, clamp);
       return 0;
     }
   }

@@ -430,17 +430,6 @@ static void gather_row(const BConv* op, const uint32_t* image, int oy, int ox, i
   }
 }
 
-/* The output values of one pixel from its sums, with LCE's zero-padding correction. */
-static void output_pixel(const BConv* op, const int32_t* sums, void* out, int oy, int ox) {
-  op->output.pixel(&op->output, sums, out);
-  if (op->zero_padding) {
-    const float* correction = correction_for(op, oy, ox);
-    float* dst = out;
-    if (correction)
-      for (int c = 0; c < op->out_c; ++c) dst[c] += correction[c];
-  }
-}
-
 typedef struct {
   BConv* op;
   const uint32_t* input;
@@ -448,6 +437,24 @@ typedef struct {
   int pixels, tiles, out_words;
   size_t out_elem;
 } EvalJob;
+
+/* The output values of `count` consecutive pixels of image b from their sums (pixel i's at
+ * sums + i * ldsums), the first pixel p0, with LCE's zero-padding correction. */
+static void output_pixels(const BConv* op, const EvalJob* job, const int32_t* sums, int ldsums,
+                          int count, int b, int p0) {
+  const size_t pixel_bytes = (size_t)job->out_words * job->out_elem;
+  char* out = job->output + ((size_t)b * job->pixels + p0) * pixel_bytes;
+  op->output.pixels(&op->output, sums, ldsums, count, out);
+  if (!op->zero_padding) return;
+  for (int i = 0; i < count; ++i) {
+    const int p = p0 + i;
+    const float* correction = correction_for(op, p / op->cols.out, p % op->cols.out);
+    float* dst = (float*)(out + i * pixel_bytes);
+    if (correction)
+      for (int c = 0; c < op->out_c; ++c) dst[c] += correction[c];
+  }
+}
+
 
 /* One tile: BN_TILE output pixels of one image, all output channels. */
 static void eval_tile(void* context, int t, int thread) {
@@ -470,11 +477,7 @@ static void eval_tile(void* context, int t, int thread) {
     op->bgemm(rows, op->filters + (size_t)g * group_out * op->kp, group_out, op->kp,
               acc + g * group_out, op->out_c);
   }
-  for (int i = 0; i < count; ++i) {
-    const int p = p0 + i;
-    char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
-    output_pixel(op, acc + (size_t)i * op->out_c, out, p / op->cols.out, p % op->cols.out);
-  }
+  output_pixels(op, job, acc, op->out_c, count, b, p0);
 }
 
 /* One channel-major tile: BN_CM_ROWS output pixels of one image, all output channels. */
@@ -489,17 +492,14 @@ static void eval_tile_cm(void* context, int t, int thread) {
   const size_t plane = (size_t)op->image_h * op->image_w * op->in_words;
   const uint32_t* image = (op->padded ? op->padded_image : job->input) + b * plane;
   const uint32_t* rows[BN_CM_ROWS];
-  for (int i = 0; i < BN_CM_ROWS; ++i) {
-    const int p = p0 + (i < count ? i : 0); /* a short last tile repeats its first pixel */
-    const int y = p / op->cols.out * op->stride_h, x = p % op->cols.out * op->stride_w;
-    rows[i] = image + ((size_t)y * op->image_w + x) * op->in_words;
+  int oy = p0 / op->cols.out, ox = p0 % op->cols.out;
+  for (int i = 0; i < BN_CM_ROWS; ++i) { /* a short last tile repeats its last pixel */
+    rows[i] = image + ((size_t)oy * op->stride_h * op->image_w + (size_t)ox * op->stride_w) *
+                          op->in_words;
+    if (i + 1 < count && ++ox == op->cols.out) ox = 0, ++oy;
   }
   op->bgemm_cm(rows, op->offsets, op->row_words, op->filters, op->cm_blocks, acc, ldacc);
-  for (int i = 0; i < count; ++i) {
-    const int p = p0 + i;
-    char* out = job->output + ((size_t)b * job->pixels + p) * job->out_words * job->out_elem;
-    output_pixel(op, acc + (size_t)i * ldacc, out, p / op->cols.out, p % op->cols.out);
-  }
+  output_pixels(op, job, acc, ldacc, count, b, p0);
 }
 
 static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {

@@ -1,5 +1,5 @@
-/* The output stage of LceBconv2d: one output pixel's XOR+popcount sums to float, int8 or
- * bitpacked values (formulas in bconv.c), with SIMD versions chosen by kernel family. */
+/* The output stage of LceBconv2d: output pixels' XOR+popcount sums to float, int8 or bitpacked
+ * values (formulas in bconv.c), with SIMD versions chosen by kernel family. */
 #ifndef BITNETS_BCONV_OUTPUT_H_
 #define BITNETS_BCONV_OUTPUT_H_
 
@@ -15,10 +15,11 @@ struct BnOutput {
   const float* multiplier;      /* float and int8 */
   const float* bias;
   const int32_t* threshold; /* bitpacked: bit set when sum > threshold */
-  void (*pixel)(const BnOutput* o, const int32_t* sums, void* out);
+  /* count pixels, sums of pixel i at sums + i * ldsums, outputs one pixel after another */
+  void (*pixels)(const BnOutput* o, const int32_t* sums, int ldsums, int count, void* out);
 };
 
-/* Sets o->pixel to the `kind` output stage of the kernel family `name` ("avx512", "avx2", ...;
+/* Sets o->pixels to the `kind` output stage of the kernel family `name` ("avx512", "avx2", ...;
  * the portable one for families without their own). */
 void bn_output_select(BnOutput* o, BnOutputKind kind, const char* name);
 
