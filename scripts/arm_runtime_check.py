@@ -16,6 +16,7 @@ Usage: python scripts/arm_runtime_check.py [--arch aarch64|armv7]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -33,7 +34,13 @@ import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf import runtime
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
-from bitnets_tf.deploy.arm import PLATFORMS, prepare_sysroot, run_python
+from bitnets_tf.deploy.arm import (
+    PLATFORMS,
+    TFLITE_RUNTIME,
+    ArmPlatform,
+    prepare_sysroot,
+    run_python,
+)
 from bitnets_tf.deploy.demo.model import demo_model
 from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model
@@ -66,6 +73,15 @@ def cross_compile(arch: str, out: Path) -> Path:
     command = [compiler, "-O3", "-std=c11", "-ffp-contract=off", "-fPIC", "-shared", "-pthread"]
     subprocess.run([*command, *flags, *sources, "-o", str(library), "-lm"], check=True)
     return library
+
+
+def runtime_platform(arch: str) -> ArmPlatform:
+    """``arch`` with tflite-runtime 2.14, whose interpreter takes custom operators (LiteRT's
+    does not), in a sysroot of its own where the default runtime is another."""
+    platform = PLATFORMS[arch]
+    if platform.runtime == TFLITE_RUNTIME:
+        return platform
+    return dataclasses.replace(platform, name=f"{arch}-tflite-runtime", runtime=TFLITE_RUNTIME)
 
 
 def models() -> dict[str, tf.keras.Model]:
@@ -108,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default="aarch64", choices=sorted(COMPILERS))
     args = parser.parse_args()
-    platform = PLATFORMS[args.arch]
+    platform = runtime_platform(args.arch)
     sysroot = prepare_sysroot(platform)
     with tempfile.TemporaryDirectory(prefix="bitnets-arm-runtime-") as directory:
         work = Path(directory)

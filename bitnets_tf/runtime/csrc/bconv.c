@@ -33,6 +33,9 @@
  * workers would cost more than it saves. */
 #define BN_PARALLEL_MIN_MACS (1 << 22)
 
+/* Output pixels per channel-major task: several tiles share its set-up. */
+#define BN_CM_TASK_PIXELS (8 * BN_CM_ROWS)
+
 /* y = x * m + b must round twice, as LCE does: builds compile with -ffp-contract=off. */
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
@@ -434,7 +437,7 @@ typedef struct {
   BConv* op;
   const uint32_t* input;
   char* output;
-  int pixels, tiles, out_words;
+  int pixels, tasks, out_words; /* tasks per image */
   size_t out_elem;
 } EvalJob;
 
@@ -463,8 +466,8 @@ static void eval_tile(void* context, int t, int thread) {
   uint32_t* rows = op->im2col + (size_t)thread * rows_per_thread(op);
   int32_t* acc = op->acc + (size_t)thread * sums_per_thread(op);
   const int group_out = op->out_c / op->groups;
-  const int b = t / job->tiles;
-  const int p0 = (t % job->tiles) * BN_TILE;
+  const int b = t / job->tasks;
+  const int p0 = (t % job->tasks) * BN_TILE;
   const int count = job->pixels - p0 < BN_TILE ? job->pixels - p0 : BN_TILE;
   const uint32_t* image = job->input + (size_t)b * op->in_h * op->in_w * op->in_words;
   for (int g = 0; g < op->groups; ++g) {
@@ -480,26 +483,34 @@ static void eval_tile(void* context, int t, int thread) {
   output_pixels(op, job, acc, op->out_c, count, b, p0);
 }
 
-/* One channel-major tile: BN_CM_ROWS output pixels of one image, all output channels. */
-static void eval_tile_cm(void* context, int t, int thread) {
+/* One channel-major task: BN_CM_TASK_PIXELS output pixels of one image (fewer at its end) in
+ * tiles of BN_CM_ROWS, all output channels. */
+static void eval_task_cm(void* context, int t, int thread) {
   const EvalJob* job = context;
   const BConv* op = job->op;
   const int ldacc = op->cm_blocks * BN_CM_BLOCK;
   int32_t* acc = op->acc + (size_t)thread * sums_per_thread(op);
-  const int b = t / job->tiles;
-  const int p0 = (t % job->tiles) * BN_CM_ROWS;
-  const int count = job->pixels - p0 < BN_CM_ROWS ? job->pixels - p0 : BN_CM_ROWS;
+  const int b = t / job->tasks;
+  const int first = (t % job->tasks) * BN_CM_TASK_PIXELS;
+  const int end = job->pixels - first < BN_CM_TASK_PIXELS ? job->pixels : first + BN_CM_TASK_PIXELS;
   const size_t plane = (size_t)op->image_h * op->image_w * op->in_words;
   const uint32_t* image = (op->padded ? op->padded_image : job->input) + b * plane;
-  const uint32_t* rows[BN_CM_ROWS];
-  int oy = p0 / op->cols.out, ox = p0 % op->cols.out;
-  for (int i = 0; i < BN_CM_ROWS; ++i) { /* a short last tile repeats its last pixel */
-    rows[i] = image + ((size_t)oy * op->stride_h * op->image_w + (size_t)ox * op->stride_w) *
+  int oy = first / op->cols.out, ox = first % op->cols.out;
+  for (int p0 = first; p0 < end; p0 += BN_CM_ROWS) {
+    const int count = end - p0 < BN_CM_ROWS ? end - p0 : BN_CM_ROWS;
+    const uint32_t* rows[BN_CM_ROWS];
+    const uint32_t* row = image;
+    for (int i = 0; i < BN_CM_ROWS; ++i) {
+      if (i < count) { /* a short last tile repeats its last pixel */
+        row = image + ((size_t)oy * op->stride_h * op->image_w + (size_t)ox * op->stride_w) *
                           op->in_words;
-    if (i + 1 < count && ++ox == op->cols.out) ox = 0, ++oy;
+        if (++ox == op->cols.out) ox = 0, ++oy;
+      }
+      rows[i] = row;
+    }
+    op->bgemm_cm(rows, op->offsets, op->row_words, op->filters, op->cm_blocks, acc, ldacc);
+    output_pixels(op, job, acc, ldacc, count, b, p0);
   }
-  op->bgemm_cm(rows, op->offsets, op->row_words, op->filters, op->cm_blocks, acc, ldacc);
-  output_pixels(op, job, acc, ldacc, count, b, p0);
 }
 
 static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
@@ -508,15 +519,15 @@ static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
   TfLiteTensor* output = bn_output(ctx, node, 0);
   EvalJob job = {op, bn_input(ctx, node, 0)->data, output->data, op->rows.out * op->cols.out, 0,
                  output->dims->data[3], op->out_type == kTfLiteInt8 ? 1 : 4};
-  const int tile = op->channel_major ? BN_CM_ROWS : BN_TILE;
-  job.tiles = (job.pixels + tile - 1) / tile;
-  const int total = op->batches * job.tiles;
+  const int task = op->channel_major ? BN_CM_TASK_PIXELS : BN_TILE;
+  job.tasks = (job.pixels + task - 1) / task;
+  const int total = op->batches * job.tasks;
   const double macs = (double)op->batches * job.pixels * op->out_c * op->row_words * 32.0;
   int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
   if (macs < BN_PARALLEL_MIN_MACS) threads = 1;
   BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
   if (op->channel_major && op->padded) fill_padded_image(op, job.input);
-  bn_parallel_for(total, threads, op->channel_major ? eval_tile_cm : eval_tile, &job);
+  bn_parallel_for(total, threads, op->channel_major ? eval_task_cm : eval_tile, &job);
   return kTfLiteOk;
 }
 
