@@ -33,8 +33,10 @@
  * workers would cost more than it saves. */
 #define BN_PARALLEL_MIN_MACS (1 << 22)
 
-/* Output pixels per channel-major task: several tiles share its set-up. */
-#define BN_CM_TASK_PIXELS (8 * BN_CM_ROWS)
+/* At most this many tiles per channel-major task (they share its set-up), and at least this many
+ * tasks per thread (load balance). */
+#define BN_CM_TASK_TILES 8
+#define BN_TASKS_PER_THREAD 4
 
 /* y = x * m + b must round twice, as LCE does: builds compile with -ffp-contract=off. */
 #if defined(__clang__)
@@ -68,7 +70,7 @@ typedef struct {
   int eff_h, eff_w;
   /* per-thread scratch */
   int scratch_threads;
-  uint32_t* im2col; /* per thread: BN_TILE rows of kp words, or BN_CM_ROWS of row_words */
+  uint32_t* im2col; /* per thread: BN_TILE rows of kp words (grouped convolutions) */
   int32_t* acc;     /* per thread: BN_TILE x out_c, or BN_CM_ROWS x cm_blocks * BN_CM_BLOCK */
   const char* kernel;
   BnBgemm bgemm;
@@ -437,7 +439,7 @@ typedef struct {
   BConv* op;
   const uint32_t* input;
   char* output;
-  int pixels, tasks, out_words; /* tasks per image */
+  int pixels, task_pixels, tasks, out_words; /* output pixels and tasks per image */
   size_t out_elem;
 } EvalJob;
 
@@ -483,16 +485,16 @@ static void eval_tile(void* context, int t, int thread) {
   output_pixels(op, job, acc, op->out_c, count, b, p0);
 }
 
-/* One channel-major task: BN_CM_TASK_PIXELS output pixels of one image (fewer at its end) in
- * tiles of BN_CM_ROWS, all output channels. */
+/* One channel-major task: task_pixels output pixels of one image (fewer at its end) in tiles of
+ * BN_CM_ROWS, all output channels. */
 static void eval_task_cm(void* context, int t, int thread) {
   const EvalJob* job = context;
   const BConv* op = job->op;
   const int ldacc = op->cm_blocks * BN_CM_BLOCK;
   int32_t* acc = op->acc + (size_t)thread * sums_per_thread(op);
   const int b = t / job->tasks;
-  const int first = (t % job->tasks) * BN_CM_TASK_PIXELS;
-  const int end = job->pixels - first < BN_CM_TASK_PIXELS ? job->pixels : first + BN_CM_TASK_PIXELS;
+  const int first = (t % job->tasks) * job->task_pixels;
+  const int end = job->pixels - first < job->task_pixels ? job->pixels : first + job->task_pixels;
   const size_t plane = (size_t)op->image_h * op->image_w * op->in_words;
   const uint32_t* image = (op->padded ? op->padded_image : job->input) + b * plane;
   int oy = first / op->cols.out, ox = first % op->cols.out;
@@ -517,14 +519,25 @@ static TfLiteStatus bconv_eval(TfLiteContext* ctx, TfLiteNode* node) {
   BConv* op = node->user_data;
   BN_ENSURE(ctx, op->setup_done || setup(ctx, node, op), "LceBconv2d: out of memory.");
   TfLiteTensor* output = bn_output(ctx, node, 0);
-  EvalJob job = {op, bn_input(ctx, node, 0)->data, output->data, op->rows.out * op->cols.out, 0,
-                 output->dims->data[3], op->out_type == kTfLiteInt8 ? 1 : 4};
-  const int task = op->channel_major ? BN_CM_TASK_PIXELS : BN_TILE;
-  job.tasks = (job.pixels + task - 1) / task;
-  const int total = op->batches * job.tasks;
+  EvalJob job = {op,
+                 bn_input(ctx, node, 0)->data,
+                 output->data,
+                 op->rows.out * op->cols.out,
+                 BN_TILE,
+                 0,
+                 output->dims->data[3],
+                 op->out_type == kTfLiteInt8 ? 1 : 4};
   const double macs = (double)op->batches * job.pixels * op->out_c * op->row_words * 32.0;
   int threads = ctx->recommended_num_threads > 0 ? ctx->recommended_num_threads : 1;
   if (macs < BN_PARALLEL_MIN_MACS) threads = 1;
+  if (op->channel_major) {
+    const int tiles = op->batches * ((job.pixels + BN_CM_ROWS - 1) / BN_CM_ROWS);
+    int per_task = tiles / (BN_TASKS_PER_THREAD * threads);
+    per_task = per_task < 1 ? 1 : (per_task > BN_CM_TASK_TILES ? BN_CM_TASK_TILES : per_task);
+    job.task_pixels = per_task * BN_CM_ROWS;
+  }
+  job.tasks = (job.pixels + job.task_pixels - 1) / job.task_pixels;
+  const int total = op->batches * job.tasks;
   BN_ENSURE(ctx, ensure_scratch(op, threads), "LceBconv2d: out of memory.");
   if (op->channel_major && op->padded) fill_padded_image(op, job.input);
   bn_parallel_for(total, threads, op->channel_major ? eval_task_cm : eval_tile, &job);
