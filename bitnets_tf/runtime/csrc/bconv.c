@@ -15,10 +15,11 @@
  * SAME padding with pad_values 0 ("zero padding", float output only) adds LCE's cached per-edge
  * correction to the float output afterwards, with the same float operations as LCE.
  *
- * Ungrouped convolutions run the channel-major kernel (bgemm_cm) on tiles of BN_CM_ROWS output
- * pixels, reading every tap in place through a table of word offsets (no im2col copy); with
- * padding the image is first copied into a zero-bordered buffer, so that every tap is inside.
- * Grouped ones gather BN_TILE im2col rows per group for the row-major kernel (bgemm). */
+ * Ungrouped convolutions with a SIMD kernel family run its channel-major kernel (bgemm_cm) on
+ * tiles of BN_CM_ROWS output pixels, reading every tap in place through a table of word offsets
+ * (no im2col copy); with padding the image is first copied into a zero-bordered buffer, so that
+ * every tap is inside. Grouped convolutions, and the scalar families, gather BN_TILE im2col rows
+ * (per group) for the row-major kernel (bgemm). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ typedef struct {
   int row_words; /* words of one im2col row: taps * group_words */
   int kp;        /* row_words rounded up to an even count (64-bit steps) */
   int zero_padding;
-  int channel_major; /* one group: bgemm_cm on tiles of BN_CM_ROWS pixels (else bgemm) */
+  int channel_major; /* bgemm_cm on tiles of BN_CM_ROWS pixels (else bgemm on BN_TILE rows) */
   int padded;        /* channel-major with padding: taps read from padded_image */
   int image_h, image_w; /* the image the channel-major rows index: padded, or the input */
   int32_t* offsets;  /* channel-major: row_words word offsets of a pixel's taps in that image */
@@ -227,7 +228,7 @@ static TfLiteStatus bconv_prepare(TfLiteContext* ctx, TfLiteNode* node) {
     BN_ENSURE(ctx, output->params.scale > 0.0f, "LceBconv2d: int8 output without a scale.");
   op->row_words = op->filter_h * op->filter_w * op->group_words;
   op->kp = (op->row_words + 1) & ~1;
-  op->channel_major = op->groups == 1;
+  op->channel_major = op->groups == 1 && op->bgemm_cm != NULL;
   op->cm_blocks = (op->out_c + BN_CM_BLOCK - 1) / BN_CM_BLOCK;
   if (op->channel_major)
     BN_ENSURE(ctx, setup_indirection(op), "LceBconv2d: out of memory.");

@@ -44,39 +44,12 @@ static void bgemm_portable(const uint32_t* rows, const uint32_t* filters, int nf
   BN_PORTABLE_BODY(__builtin_popcountll)
 }
 
-/* Channel-major: each row against one block of BN_CM_BLOCK channels, a word at a time. */
-#define BN_CM_PORTABLE_BODY(POPCOUNT)                                          \
-  for (int b = 0; b < nblocks; ++b) {                                          \
-    const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;                 \
-    for (int i = 0; i < BN_CM_ROWS; ++i) {                                     \
-      const uint32_t* r = rows[i];                                             \
-      int32_t s[BN_CM_BLOCK] = {0};                                            \
-      for (int w = 0; w < k; ++w)                                              \
-        for (int c = 0; c < BN_CM_BLOCK; ++c)                                  \
-          s[c] += (int32_t)POPCOUNT(r[offsets[w]] ^ f[w * BN_CM_BLOCK + c]);   \
-      memcpy(acc + (size_t)i * ldacc + b * BN_CM_BLOCK, s, sizeof(s));         \
-    }                                                                          \
-  }
-
-static void bgemm_cm_portable(const uint32_t* const* rows, const int32_t* offsets, int k,
-                              const uint32_t* filters, int nblocks, int32_t* acc, int ldacc) {
-  BN_CM_PORTABLE_BODY(__builtin_popcount)
-}
-
 #ifdef BN_X86
 __attribute__((target("popcnt"))) static void bgemm_popcnt(const uint32_t* rows,
                                                             const uint32_t* filters,
                                                             int nfilters, int kp, int32_t* acc,
                                                             int ldacc) {
   BN_PORTABLE_BODY(_mm_popcnt_u64)
-}
-
-__attribute__((target("popcnt"))) static void bgemm_cm_popcnt(const uint32_t* const* rows,
-                                                               const int32_t* offsets, int k,
-                                                               const uint32_t* filters,
-                                                               int nblocks, int32_t* acc,
-                                                               int ldacc) {
-  BN_CM_PORTABLE_BODY(_mm_popcnt_u32)
 }
 
 /* Bytes of popcounts via a nibble lookup table (W. Muła), summed per 64-bit lane. */
@@ -489,9 +462,7 @@ BnBgemm bn_bgemm_by_name(const char* name) {
 
 BnBgemmCm bn_bgemm_cm_by_name(const char* name) {
   if (!bn_bgemm_by_name(name)) return NULL;
-  if (strcmp(name, "portable") == 0) return bgemm_cm_portable;
 #ifdef BN_X86
-  if (strcmp(name, "popcnt") == 0) return bgemm_cm_popcnt;
   if (strcmp(name, "avx2") == 0) return bgemm_cm_avx2;
   if (strcmp(name, "avx512") == 0) return bgemm_cm_avx512;
 #endif

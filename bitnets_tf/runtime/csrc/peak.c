@@ -1,8 +1,8 @@
 /* The XNOR+popcount limit of one core for the kernel in use, so that binary convolutions can be
  * reported as a share of it: the fastest of (a) independent register-resident XOR+popcount chains
  * (bn_limit_loop), (b) the binary GEMM kernel itself on a cache-resident tile with a long
- * reduction (BN_TILE rows x 8 filters x 32,768 bits) and (c) the channel-major kernel on a
- * cache-resident tile (BN_CM_ROWS rows x 32 channels x 8,192 bits). */
+ * reduction (BN_TILE rows x 8 filters x 32,768 bits) and (c) the channel-major kernel, if the
+ * family has one, on a cache-resident tile (BN_CM_ROWS rows x 32 channels x 8,192 bits). */
 #include <stdlib.h>
 #include <time.h>
 
@@ -79,9 +79,10 @@ double bitnets_peak_macs(double seconds) {
   for (int i = 0; i < CM_K; ++i) tile->offsets[i] = i;
   tile->bgemm = bn_bgemm_select();
   tile->bgemm_cm = bn_bgemm_cm_by_name(bn_bgemm_name());
-  const double rates[3] = {best_rate(chains_step, tile, seconds / 3),
-                           best_rate(tile_step, tile, seconds / 3),
-                           best_rate(cm_step, tile, seconds / 3)};
+  const int methods = tile->bgemm_cm ? 3 : 2;
+  const double rates[3] = {best_rate(chains_step, tile, seconds / methods),
+                           best_rate(tile_step, tile, seconds / methods),
+                           tile->bgemm_cm ? best_rate(cm_step, tile, seconds / methods) : 0.0};
   free(tile);
   double best = rates[0];
   for (int i = 1; i < 3; ++i) best = rates[i] > best ? rates[i] : best;
