@@ -14,10 +14,10 @@
 typedef void (*BnBgemm)(const uint32_t* rows, const uint32_t* filters, int nfilters, int kp,
                         int32_t* acc, int ldacc);
 
-/* Channel-major binary GEMM (SIMD), for ungrouped convolutions: BN_CM_ROWS rows of k words, word w of
- * row i at rows[i][offsets[w]] (an indirection: the words of a pixel's taps read in place from the
- * image), against filters packed in blocks of BN_CM_BLOCK channels, word-major (word w of channel
- * c of block b at filters[(b * k + w) * BN_CM_BLOCK + c]):
+/* Channel-major binary GEMM (SIMD families), for ungrouped convolutions: BN_CM_ROWS rows of k
+ * words, word w of row i at rows[i][offsets[w]] (an indirection: the words of a pixel's taps read
+ * in place from the image), against filters packed in blocks of BN_CM_BLOCK channels, word-major
+ * (word w of channel c of block b at filters[(b * k + w) * BN_CM_BLOCK + c]):
  *   acc[i * ldacc + b * BN_CM_BLOCK + c] = sum over w of popcount(row i word w ^ filter[b][w][c]).
  * One 32-bit lane per output channel: the sums need no horizontal reduction and no lane is
  * wasted however short the rows are. */
