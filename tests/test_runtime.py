@@ -15,6 +15,7 @@ from lce_ops import compare_operators, run_lce, run_ours
 from bitnets_tf import layers, runtime
 from bitnets_tf.converters import convert
 from bitnets_tf.converters.quiet import captured_output
+from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model, list_models
 
 pytestmark = pytest.mark.skipif(not runtime.available(), reason="kernels not built")
@@ -114,6 +115,24 @@ def test_narrow_convolutions_bit_identical_with_every_kernel(kernel):
     finally:
         runtime.force_kernel(None)
     assert checked.count("LceBconv2d") == 6
+
+
+def test_narrow_convolutions_on_a_batch_equal_single_images():
+    rng = np.random.default_rng(7)
+    for operator in lce_operators(narrow_file()):
+        if operator.name != "LceBconv2d":
+            continue
+        interpreter = runtime.make_interpreter(operator.flatbuffer, num_threads=2)
+        detail = interpreter.get_input_details()[0]
+        shape = [3, *detail["shape"][1:]]
+        words = rng.integers(-(2**31), 2**31, size=shape, dtype=np.int64).astype(np.int32)
+        singles = [run_ours(operator.flatbuffer, [words[i : i + 1]])[0] for i in range(3)]
+        interpreter.resize_tensor_input(detail["index"], shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(detail["index"], words)
+        interpreter.invoke()
+        batch = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        np.testing.assert_array_equal(batch, np.concatenate(singles))
 
 
 def test_all_binary_model_bit_identical_end_to_end():
