@@ -461,7 +461,6 @@ static void output_pixels(const BConv* op, const EvalJob* job, const int32_t* su
   }
 }
 
-
 /* One tile: BN_TILE output pixels of one image, all output channels. */
 static void eval_tile(void* context, int t, int thread) {
   const EvalJob* job = context;
