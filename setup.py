@@ -15,6 +15,7 @@ KERNEL_SOURCES = [
         "bitpack_ops",
         "bgemm",
         "bconv",
+        "bconv_output",
         "parallel",
         "peak",
         "register",

@@ -47,6 +47,7 @@ SOURCES = (
     "bitpack_ops",
     "bgemm",
     "bconv",
+    "bconv_output",
     "parallel",
     "peak",
     "register",

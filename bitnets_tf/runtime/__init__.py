@@ -73,8 +73,9 @@ def force_kernel(name: str | None) -> None:
 
 def peak_binary_macs(seconds: float = 0.5) -> float:
     """The XNOR+popcount limit of this core for the current kernel, in binary multiply-
-    accumulates per second on one thread: the faster of independent register-resident
-    XOR+popcount chains and the kernel itself on a cache-resident tile (best 1 ms slice)."""
+    accumulates per second on one thread: the fastest of independent register-resident
+    XOR+popcount chains and the GEMM kernels (row-major, and channel-major for the SIMD kernels)
+    on cache-resident tiles (best 1 ms slice)."""
     return float(kernels().bitnets_peak_macs(seconds))
 
 

@@ -4,6 +4,8 @@ Lce* operator of converted models, cut out one at a time, must give bit-identica
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,6 +14,7 @@ from support.lce_ops import compare_operators, lce_file, run_lce, run_ours
 
 from bitnets_tf import layers, runtime
 from bitnets_tf.converters.quiet import captured_output
+from bitnets_tf.runtime.operators import lce_operators
 from bitnets_tf.zoo import create_model, list_models
 
 pytestmark = pytest.mark.skipif(not runtime.available(), reason="kernels not built")
@@ -53,6 +56,30 @@ def random_architecture(seed: int) -> tf.keras.Model:
     return randomize(tf.keras.Model(inputs, x), seed=seed)
 
 
+@functools.cache
+def narrow_file() -> bytes:
+    """Convolutions with 1 to 4 words per pixel through every path of the channel-major kernel:
+    1x1 stride 1 (rows read in place; 7x9 pixels leave a partial last tile), 1x1 stride 2, 3x3
+    with zero and one padding and dilation 2, 3x3 valid; 33, 70, 64, 31, 40 and 96 channels;
+    float and bitpacked outputs."""
+    x = inputs = tf.keras.Input((7, 9, 33))
+    x = layers.QuantConv2D(70, 1, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(64, 3, padding="same", pad_values=0.0, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = L.ReLU()(x)
+    x = layers.QuantConv2D(31, 3, dilation_rate=2, padding="same", pad_values=1.0, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(40, 1, strides=2, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = layers.QuantConv2D(96, 3, padding="valid", **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    x = L.Flatten()(x)
+    x = layers.QuantDense(6, **BINARY)(x)
+    x = L.BatchNormalization()(x)
+    return lce_file(randomize(tf.keras.Model(inputs, x), seed=5))
+
+
 def test_operators_bit_identical_on_shared_models():
     for build in (binary_cnn, binary_mlp, reactnet_block):
         checked = compare_operators(lce_file(build()))
@@ -69,6 +96,37 @@ def test_operators_bit_identical_on_random_architectures(seed):
 @pytest.mark.parametrize("seed", range(6, 206))
 def test_operators_bit_identical_on_many_random_architectures(seed):
     compare_operators(lce_file(random_architecture(seed)), seed=seed)
+
+
+@pytest.mark.parametrize("kernel", ["portable", "popcnt", "avx2", "avx512", "neon"])
+def test_narrow_convolutions_bit_identical_with_every_kernel(kernel):
+    try:
+        runtime.force_kernel(kernel)
+    except ValueError:
+        pytest.skip(f"the {kernel} kernel does not run on this CPU")
+    try:
+        checked = compare_operators(narrow_file(), seed=4)
+    finally:
+        runtime.force_kernel(None)
+    assert checked.count("LceBconv2d") == 6
+
+
+def test_narrow_convolutions_on_a_batch_equal_single_images():
+    rng = np.random.default_rng(7)
+    for operator in lce_operators(narrow_file()):
+        if operator.name != "LceBconv2d":
+            continue
+        interpreter = runtime.make_interpreter(operator.flatbuffer, num_threads=2)
+        detail = interpreter.get_input_details()[0]
+        shape = [3, *detail["shape"][1:]]
+        words = rng.integers(-(2**31), 2**31, size=shape, dtype=np.int64).astype(np.int32)
+        singles = [run_ours(operator.flatbuffer, [words[i : i + 1]])[0] for i in range(3)]
+        interpreter.resize_tensor_input(detail["index"], shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(detail["index"], words)
+        interpreter.invoke()
+        batch = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        np.testing.assert_array_equal(batch, np.concatenate(singles))
 
 
 def test_all_binary_model_bit_identical_end_to_end():

@@ -1,6 +1,8 @@
 """Every binary GEMM kernel (x86 POPCNT/AVX2/AVX-512 here; NEON for aarch64 and armv7 under
 qemu) computes the same XOR+popcount sums as the portable C kernel, for reduction lengths 2 to
-300 words and 1 to 9 filters (tests/runtime/csrc/bgemm_check.c)."""
+300 words and 1 to 9 filters, and every channel-major kernel the direct sums for rows of 1 to 80
+words and 1 to 5 blocks of 16 channels (tests/runtime/csrc/bgemm_check.c); every SIMD output stage of
+LceBconv2d (float, int8, bitpacked) gives the portable one's bytes (tests/runtime/csrc/output_check.c)."""
 
 from __future__ import annotations
 
@@ -12,17 +14,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CSRC = ROOT / "bitnets_tf" / "runtime" / "csrc"
-CHECK = Path(__file__).with_name("csrc") / "bgemm_check.c"
+CHECKS = Path(__file__).with_name("csrc")
 CROSS = {
     "aarch64": (["aarch64-linux-gnu-gcc"], "qemu-aarch64-static"),
     "armv7": (["arm-linux-gnueabihf-gcc", "-mfpu=neon-vfpv4"], "qemu-arm-static"),
 }
 
 
-def build_and_run(compiler: list[str], runner: list[str], out: Path) -> str:
-    binary = out / "bgemm_check"
-    command = [*compiler, "-O2", "-std=c11", f"-I{CSRC}", str(CHECK), str(CSRC / "bgemm.c")]
-    subprocess.run([*command, "-o", str(binary)], check=True)
+def build_and_run(
+    compiler: list[str], runner: list[str], out: Path, check: str = "bgemm_check"
+) -> str:
+    binary = out / check
+    sources = [CHECKS / f"{check}.c", CSRC / "bgemm.c", CSRC / "bconv_output.c"]
+    command = [*compiler, "-O2", "-std=c11", "-ffp-contract=off", f"-I{CSRC}", *map(str, sources)]
+    subprocess.run([*command, "-o", str(binary), "-lm"], check=True)
     result = subprocess.run([*runner, str(binary)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -32,6 +37,12 @@ def build_and_run(compiler: list[str], runner: list[str], out: Path) -> str:
 def test_host_kernels_agree_with_portable(tmp_path):
     lines = build_and_run(["cc"], [], tmp_path).splitlines()
     assert lines and all(line.endswith(" ok") for line in lines)  # e.g. popcnt, avx2, avx512
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
+def test_host_output_stages_agree_with_portable(tmp_path):
+    lines = build_and_run(["cc"], [], tmp_path, "output_check").splitlines()
+    assert all(line.endswith(" ok") for line in lines)  # avx2, avx512 where the CPU has them
 
 
 @pytest.mark.arm

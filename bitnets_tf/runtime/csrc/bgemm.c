@@ -105,6 +105,48 @@ __attribute__((target("avx2,popcnt"))) static void bgemm_avx2(const uint32_t* ro
   if (f < nfilters) bgemm_popcnt(rows, filters + (size_t)f * kp, nfilters - f, kp, acc + f, ldacc);
 }
 
+/* Channel-major, 4 rows x 16 channels (two vectors) per step: byte popcounts accumulated in
+ * 8-bit lanes for up to 31 words (at most 8 per byte per word), then summed into the 32-bit
+ * lanes. */
+#define BN_CM_BYTE_WORDS 31
+
+__attribute__((target("avx2"))) static void bgemm_cm_avx2(const uint32_t* const* rows,
+                                                           const int32_t* offsets, int k,
+                                                           const uint32_t* filters, int nblocks,
+                                                           int32_t* acc, int ldacc) {
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (int b = 0; b < nblocks; ++b) {
+    const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;
+    for (int i0 = 0; i0 < BN_CM_ROWS; i0 += 4) {
+      __m256i sums[4][2];
+      for (int i = 0; i < 4; ++i) sums[i][0] = sums[i][1] = _mm256_setzero_si256();
+      for (int w0 = 0; w0 < k; w0 += BN_CM_BYTE_WORDS) {
+        const int w1 = k - w0 > BN_CM_BYTE_WORDS ? w0 + BN_CM_BYTE_WORDS : k;
+        __m256i bytes[4][2];
+        for (int i = 0; i < 4; ++i) bytes[i][0] = bytes[i][1] = _mm256_setzero_si256();
+        for (int w = w0; w < w1; ++w) {
+          const __m256i y0 = _mm256_loadu_si256((const __m256i*)(f + w * BN_CM_BLOCK));
+          const __m256i y1 = _mm256_loadu_si256((const __m256i*)(f + w * BN_CM_BLOCK + 8));
+          for (int i = 0; i < 4; ++i) {
+            const __m256i x = _mm256_set1_epi32((int)rows[i0 + i][offsets[w]]);
+            bytes[i][0] = _mm256_add_epi8(bytes[i][0], popcount256(_mm256_xor_si256(x, y0)));
+            bytes[i][1] = _mm256_add_epi8(bytes[i][1], popcount256(_mm256_xor_si256(x, y1)));
+          }
+        }
+        for (int i = 0; i < 4; ++i)
+          for (int j = 0; j < 2; ++j)
+            sums[i][j] = _mm256_add_epi32(
+                sums[i][j], _mm256_madd_epi16(_mm256_maddubs_epi16(bytes[i][j], ones8), ones16));
+      }
+      for (int i = 0; i < 4; ++i) {
+        int32_t* a = acc + (size_t)(i0 + i) * ldacc + b * BN_CM_BLOCK;
+        _mm256_storeu_si256((__m256i*)a, sums[i][0]);
+        _mm256_storeu_si256((__m256i*)(a + 8), sums[i][1]);
+      }
+    }
+  }
+}
+
 __attribute__((target("avx512f,avx512vpopcntdq"))) static inline __m512i xor_popcount512(
     __m512i a, __m512i b) {
   return _mm512_popcnt_epi64(_mm512_xor_si512(a, b));
@@ -186,6 +228,42 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_avx512(
     acc[3 * (size_t)ldacc + f] = (int32_t)_mm512_reduce_add_epi64(a3);
   }
 }
+/* Channel-major: BN_CM_ROWS rows x `blocks` blocks of 16 channels, one broadcast word of a row
+ * against one word of 16 filters per XOR; the filter words stay in registers for all rows. */
+__attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) static inline void
+cm_avx512_blocks(const uint32_t* const* rows, const int32_t* offsets, int k, const uint32_t* f,
+                 int blocks, int32_t* acc, int ldacc) {
+  const uint32_t* r[BN_CM_ROWS];
+  for (int i = 0; i < BN_CM_ROWS; ++i) r[i] = rows[i];
+  __m512i a[BN_CM_ROWS][2];
+  for (int i = 0; i < BN_CM_ROWS; ++i) a[i][0] = a[i][1] = _mm512_setzero_si512();
+  for (int w = 0; w < k; ++w) {
+    const int32_t o = offsets[w];
+    __m512i y[2];
+    for (int j = 0; j < blocks; ++j)
+      y[j] = _mm512_loadu_si512(f + ((size_t)j * k + w) * BN_CM_BLOCK);
+    for (int i = 0; i < BN_CM_ROWS; ++i) {
+      const __m512i x = _mm512_set1_epi32((int)r[i][o]);
+      for (int j = 0; j < blocks; ++j)
+        a[i][j] = _mm512_add_epi32(a[i][j], _mm512_popcnt_epi32(_mm512_xor_si512(x, y[j])));
+    }
+  }
+  for (int i = 0; i < BN_CM_ROWS; ++i)
+    for (int j = 0; j < blocks; ++j)
+      _mm512_storeu_si512(acc + (size_t)i * ldacc + j * BN_CM_BLOCK, a[i][j]);
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static void bgemm_cm_avx512(
+    const uint32_t* const* rows, const int32_t* offsets, int k, const uint32_t* filters,
+    int nblocks, int32_t* acc, int ldacc) {
+  int b = 0;
+  for (; b + 2 <= nblocks; b += 2)
+    cm_avx512_blocks(rows, offsets, k, filters + (size_t)b * k * BN_CM_BLOCK, 2,
+                     acc + b * BN_CM_BLOCK, ldacc);
+  if (b < nblocks)
+    cm_avx512_blocks(rows, offsets, k, filters + (size_t)b * k * BN_CM_BLOCK, 1,
+                     acc + b * BN_CM_BLOCK, ldacc);
+}
 #endif /* BN_X86 */
 
 #ifdef BN_NEON
@@ -219,6 +297,43 @@ static void bgemm_neon(const uint32_t* rows, const uint32_t* filters, int nfilte
       uint64_t sum = vgetq_lane_u64(t2, 0) + vgetq_lane_u64(t2, 1);
       for (int k = 4 * blocks; k < kp; k += 2) sum += __builtin_popcountll(load64(r + k) ^ load64(w + k));
       acc[(size_t)i * ldacc + f] = (int32_t)sum;
+    }
+  }
+}
+/* Channel-major, 2 rows x 16 channels (four vectors) per step: byte popcounts accumulated in
+ * 8-bit lanes for up to 31 words (at most 8 per byte per word), then widened pairwise into the
+ * 32-bit lanes. */
+static void bgemm_cm_neon(const uint32_t* const* rows, const int32_t* offsets, int k,
+                          const uint32_t* filters, int nblocks, int32_t* acc, int ldacc) {
+  for (int b = 0; b < nblocks; ++b) {
+    const uint32_t* f = filters + (size_t)b * k * BN_CM_BLOCK;
+    for (int i0 = 0; i0 < BN_CM_ROWS; i0 += 2) {
+      uint32x4_t sums[2][4];
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 4; ++j) sums[i][j] = vdupq_n_u32(0);
+      for (int w0 = 0; w0 < k; w0 += 31) {
+        const int w1 = k - w0 > 31 ? w0 + 31 : k;
+        uint8x16_t bytes[2][4];
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 4; ++j) bytes[i][j] = vdupq_n_u8(0);
+        for (int w = w0; w < w1; ++w) {
+          uint8x16_t y[4];
+          for (int j = 0; j < 4; ++j)
+            y[j] = vreinterpretq_u8_u32(vld1q_u32(f + w * BN_CM_BLOCK + 4 * j));
+          for (int i = 0; i < 2; ++i) {
+            const uint32_t word = rows[i0 + i][offsets[w]];
+            const uint8x16_t x = vreinterpretq_u8_u32(vdupq_n_u32(word));
+            for (int j = 0; j < 4; ++j)
+              bytes[i][j] = vaddq_u8(bytes[i][j], vcntq_u8(veorq_u8(x, y[j])));
+          }
+        }
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 4; ++j) sums[i][j] = vpadalq_u16(sums[i][j], vpaddlq_u8(bytes[i][j]));
+      }
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 4; ++j)
+          vst1q_s32(acc + (size_t)(i0 + i) * ldacc + b * BN_CM_BLOCK + 4 * j,
+                    vreinterpretq_s32_u32(sums[i][j]));
     }
   }
 }
@@ -341,6 +456,18 @@ BnBgemm bn_bgemm_by_name(const char* name) {
 #endif
 #ifdef BN_NEON
   if (strcmp(name, "neon") == 0) return bgemm_neon;
+#endif
+  return NULL;
+}
+
+BnBgemmCm bn_bgemm_cm_by_name(const char* name) {
+  if (!bn_bgemm_by_name(name)) return NULL;
+#ifdef BN_X86
+  if (strcmp(name, "avx2") == 0) return bgemm_cm_avx2;
+  if (strcmp(name, "avx512") == 0) return bgemm_cm_avx512;
+#endif
+#ifdef BN_NEON
+  if (strcmp(name, "neon") == 0) return bgemm_cm_neon;
 #endif
   return NULL;
 }

@@ -14,6 +14,23 @@
 typedef void (*BnBgemm)(const uint32_t* rows, const uint32_t* filters, int nfilters, int kp,
                         int32_t* acc, int ldacc);
 
+/* Channel-major binary GEMM (SIMD families), for ungrouped convolutions: BN_CM_ROWS rows of k
+ * words, word w of row i at rows[i][offsets[w]] (an indirection: the words of a pixel's taps read
+ * in place from the image), against filters packed in blocks of BN_CM_BLOCK channels, word-major
+ * (word w of channel c of block b at filters[(b * k + w) * BN_CM_BLOCK + c]):
+ *   acc[i * ldacc + b * BN_CM_BLOCK + c] = sum over w of popcount(row i word w ^ filter[b][w][c]).
+ * One 32-bit lane per output channel: the sums need no horizontal reduction and no lane is
+ * wasted however short the rows are. */
+#define BN_CM_ROWS 8
+#define BN_CM_BLOCK 16
+
+typedef void (*BnBgemmCm)(const uint32_t* const* rows, const int32_t* offsets, int k,
+                          const uint32_t* filters, int nblocks, int32_t* acc, int ldacc);
+
+/* The channel-major kernel of the kernel family `name` (as bn_bgemm_by_name), or NULL: the
+ * scalar families ("portable", "popcnt") have none, their 64-bit row-major kernel being faster. */
+BnBgemmCm bn_bgemm_cm_by_name(const char* name);
+
 /* The kernel new operators use: the fastest this CPU supports, unless one is forced. */
 BnBgemm bn_bgemm_select(void);
 const char* bn_bgemm_name(void);
