@@ -1,8 +1,9 @@
 """Every binary GEMM kernel (x86 POPCNT/AVX2/AVX-512 here; NEON for aarch64 and armv7 under
 qemu) computes the same XOR+popcount sums as the portable C kernel, for reduction lengths 2 to
-300 words and 1 to 9 filters, and every channel-major kernel the direct sums for rows of 1 to 80
-words and 1 to 5 blocks of 16 channels (tests/runtime/csrc/bgemm_check.c); every SIMD output stage of
-LceBconv2d (float, int8, bitpacked) gives the portable one's bytes (tests/runtime/csrc/output_check.c)."""
+300 words and 1 to 9 filters, and every channel-major kernel the direct sums for rows of 1 to
+80 words and 1 to 5 blocks of 16 channels (csrc/bgemm_check.c beside this file); every SIMD
+output stage of LceBconv2d (float, int8, bitpacked) gives the portable one's bytes
+(csrc/output_check.c)."""
 
 from __future__ import annotations
 
