@@ -56,7 +56,7 @@ class CheckedQuantizersMixin:
         check_input_quantizer(getattr(self, "input_quantizer", None))
 
     def _get_quantizer(self, name):
-        return fused_twin(super()._get_quantizer(name))
+        return fused_twin(super()._get_quantizer(name), latent_weights=True)
 
     def add_weight(self, *args, constraint=None, **kwargs):
         return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)

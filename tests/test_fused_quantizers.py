@@ -22,18 +22,32 @@ def _value_and_gradient(function, x, dy):
     return y.numpy(), tape.gradient(y, x, output_gradients=tf.constant(dy)).numpy()
 
 
-@pytest.mark.parametrize("clip_value", [1.0, 0.5, None])
-def test_fused_ste_sign_matches_larq_bit_for_bit(clip_value):
+@pytest.mark.parametrize("latent_weights", [False, True])
+@pytest.mark.parametrize(
+    ("clip_value", "values"),
+    [
+        (1.0, [0.0, -0.0, 1.0, -1.0, np.nan, np.inf]),
+        (0.5, [0.0, -0.0, 1.0, -1.0, np.nan, np.inf]),
+        (None, [0.0, -0.0, 1.0, -1.0, np.nan, np.inf]),
+        (1.0, [0.0, -0.0, 1.0, -1.0]),  # then clipped: every value inside [-1, 1]
+        (1.0, [0.0, -0.0, 1.0, np.nextafter(1.0, 2.0)]),  # one value just outside
+        (1.0, [0.0, -0.0, 1.0, np.nan]),
+    ],
+)
+def test_fused_ste_sign_matches_larq_bit_for_bit(clip_value, values, latent_weights):
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1.5, (4, 5, 6, 7)).astype("float32")
-    x.flat[:6] = [0.0, -0.0, 1.0, -1.0, np.nan, np.inf]
+    if len(values) < 6:
+        x = np.clip(x, -1.0, 1.0)
+    x.flat[: len(values)] = values
     dy = rng.normal(size=x.shape).astype("float32")
+    dy.flat[:2] = [-0.0, np.nan]
     expected = _value_and_gradient(lambda t: lq.quantizers.ste_sign(t, clip_value), x, dy)
-    fused = lambda t: fused_ste_sign(t, clip_value)  # noqa: E731
+    fused = lambda t: fused_ste_sign(t, clip_value, latent_weights)  # noqa: E731
     for run in (fused, tf.function(fused)):
         actual = _value_and_gradient(run, x, dy)
-        np.testing.assert_array_equal(actual[0], expected[0])
-        np.testing.assert_array_equal(actual[1], expected[1])
+        np.testing.assert_array_equal(actual[0].view("u4"), expected[0].view("u4"))
+        np.testing.assert_array_equal(actual[1].view("u4"), expected[1].view("u4"))
 
 
 def test_fused_weight_clip_matches_larq_bit_for_bit():
@@ -75,6 +89,8 @@ def test_layers_train_like_larqs_and_save_their_configured_quantizers(tmp_path):
     ours = model(layers.QuantConv2D, layers.QuantDense)
     larqs = model(lq.layers.QuantConv2D, lq.layers.QuantDense)
     assert isinstance(ours.layers[0].kernel.quantizer, FusedSteSign)
+    assert ours.layers[0].kernel.quantizer.latent_weights
+    assert not ours.layers[0]._fused_input_quantizer().latent_weights
     assert isinstance(ours.layers[0].kernel.constraint, FusedWeightClip)
     x = np.random.default_rng(1).normal(size=(8, 6, 6, 2)).astype("float32")
     y = np.arange(8) % 3
@@ -99,7 +115,7 @@ def _larqs_path() -> contextlib.ExitStack:
     """bitnets_tf's layers computed as larq computes them: larq's own ``ste_sign`` and
     ``weight_clip`` and its ``tf.pad`` + VALID convolution for a non-zero ``pad_values``."""
     stack = contextlib.ExitStack()
-    stack.enter_context(mock.patch.object(layers, "fused_twin", lambda quantizer: quantizer))
+    stack.enter_context(mock.patch.object(layers, "fused_twin", lambda quantizer, **_: quantizer))
     stack.enter_context(
         mock.patch.object(layers.QuantConv2D, "_border_paddings", lambda self, inputs: None)
     )
