@@ -7,8 +7,10 @@ each reading and writing the whole tensor. In a binary network these run on ever
 activation and every latent kernel in every step. :func:`fused_ste_sign` computes exactly the
 same expressions, each compiled by XLA into one loop (one read, one write), so the values and
 gradients are bit-identical (element-wise operations only: no reduction whose order could
-change). Likewise the latent-weight clip ``clip_by_value(w, -c, c)`` (a minimum and a maximum
-kernel) that the optimizer applies after every update becomes one loop.
+change). For latent kernels, which a clip constraint keeps inside ``[-c, c]``, the backward
+pass first checks whether every value is inside and then passes ``dy`` on unchanged (the mask
+would keep all of it). Likewise the latent-weight clip ``clip_by_value(w, -c, c)`` (a minimum
+and a maximum kernel) that the optimizer applies after every update becomes one loop.
 
 bitnets_tf's ``QuantConv2D``, ``QuantDense`` and ``QuantDepthwiseConv2D`` use the fused twins in
 place of a plain ``SteSign`` or ``WeightClip`` (their saved configs still name ``"ste_sign"``
