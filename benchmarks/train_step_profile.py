@@ -62,7 +62,7 @@ def _larq_sign_if(unfused: bool) -> contextlib.AbstractContextManager:
     """Build layers with larq's own (unfused) ``ste_sign``, as before the fused twin."""
     if not unfused:
         return contextlib.nullcontext()
-    return mock.patch.object(layers, "fused_twin", lambda quantizer: quantizer)
+    return mock.patch.object(layers, "fused_twin", lambda quantizer, **_: quantizer)
 
 
 def main() -> None:

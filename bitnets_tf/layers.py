@@ -57,7 +57,7 @@ class CheckedQuantizersMixin:
         check_input_quantizer(getattr(self, "input_quantizer", None))
 
     def _get_quantizer(self, name):
-        return fused_twin(super()._get_quantizer(name))
+        return fused_twin(super()._get_quantizer(name), latent_weights=True)
 
     def add_weight(self, *args, constraint=None, **kwargs):
         return super().add_weight(*args, constraint=fused_twin(constraint), **kwargs)
@@ -194,24 +194,30 @@ class QuantConv2D(CheckedQuantizersMixin, lq.layers.QuantConv2D):
         return tuple(tuple(int(side) for side in axis) for axis in self._get_padding_same(inputs))
 
     def convolution_op(self, inputs, kernel):
-        r"""With a border correction pending: ``conv(pad(x, v)) = conv_same(x) + conv(B, W)``.
+        r"""With a border correction pending: ``conv(pad(x, v)) = conv_same(x) + v·conv(M, ΣW)``.
 
-        ``conv_same`` pads with zeros, and ``B`` (one example) is zero inside and ``v`` on the
-        padded border, so the sum is the convolution over the ``v``-padded input. Natively
-        padded convolutions skip the copy into a padded tensor and, in the backward pass, the
-        larger input gradient and the slice back; the correction costs one convolution of a
-        single example. Binary inputs and weights give integer sums, exact in float32.
+        ``conv_same`` pads with zeros. The ``v``-padded input is the zero-padded one plus ``v``
+        times a mask ``M`` that is 1 on the padded border and 0 inside, the same for every
+        example and every channel, so its convolution with ``W`` is the convolution of the
+        one-channel ``M`` with ``ΣW``, the kernel summed over input channels: a map that
+        depends on the kernel only, added to every example. Natively padded convolutions skip
+        the copy into a padded tensor and, in the backward pass, the larger input gradient and
+        the slice back; the correction costs a one-channel convolution of a single map. Binary
+        inputs and weights give integer sums, exact in float32; real values agree up to float
+        rounding. The kernel is read (and quantized) once for both terms.
         """
         if self._pending_border is None:
             return super().convolution_op(inputs, kernel)
+        kernel = tf.convert_to_tensor(kernel)
         outputs = super().convolution_op(inputs, kernel)
-        border = tf.pad(
-            tf.zeros((1, *inputs.shape[1:]), inputs.dtype),
+        mask = tf.pad(
+            tf.zeros((1, *inputs.shape[1:-1], 1), kernel.dtype),
             self._pending_border,
-            constant_values=float(self.pad_values),
+            constant_values=1.0,
         )
+        summed_kernel = tf.reduce_sum(kernel, axis=2, keepdims=True) * float(self.pad_values)
         with lq.utils.patch_object(self, "padding", "valid"):
-            return outputs + super().convolution_op(border, kernel)
+            return outputs + super().convolution_op(mask, summed_kernel)
 
     _pending_border = None
 
