@@ -33,14 +33,13 @@ import tensorflow as tf
 from runtime_bench import latencies  # the same interleaved timing (this folder)
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
-from bitnets_tf.converters import ConversionError, convert
+from bitnets_tf.converters import TARGETS, ConversionError, convert
 from bitnets_tf.converters.lce import lce_interpreter
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
 from bitnets_tf.converters.stock_runtime import stock_interpreter
 from bitnets_tf.zoo import create_model, list_models
 
-TARGETS = ("lce", "int8", "float")
 SIZE_TARGET = 1 / 25
 
 

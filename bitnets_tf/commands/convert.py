@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-TARGETS = ("lce", "int8", "float")
+from bitnets_tf._targets import TARGETS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
