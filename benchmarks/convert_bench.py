@@ -186,6 +186,7 @@ def main() -> None:
     for name, size in runs:
         print(f"... {name} at {size}", file=sys.stderr, flush=True)
         rows.append(_in_subprocess(name, size, args.repeats))
+        print("    " + " | ".join(map(str, rows[-1])), file=sys.stderr, flush=True)
     header = [
         "model",
         "input",
