@@ -210,10 +210,14 @@ def convert(
         float_stem: int8 only; keep the layers that compute the first binary/ternary
             activations from the float input in float32, so those signs are exact
             (``float_head=False, float_stem=False`` gives a full-integer model).
-        exact_int8: int8 only; refuse when a sign or ternary step would be computed from an
-            int8-rounded tensor (a residual sum, a float layer's output) whose values on the
-            representative data come within rounding of the threshold. ``False`` accepts such
-            a model, judged on the end-to-end rates, and lists those layers in the report.
+        exact_int8: int8 only; compute a sign or ternary step of a real-valued tensor after
+            binary layers (a residual sum, an RPReLU or float layer's output) in float32, from
+            that tensor kept in float32 back to the ±1 planes it is computed from; in a
+            full-integer model (``float_head=False, float_stem=False``) refuse such a step
+            where its int8-rounded input comes within rounding of the threshold on the
+            representative data. ``False`` computes these steps from int8-rounded tensors
+            (smaller and faster, approximate), judged on the end-to-end rates, and lists
+            those layers in the report.
         verification_samples: how many generated or representative inputs verify.
         float_reference: also convert to float32 to report the size ratio.
         progress: called with a short message before each step; ``True`` prints them to
