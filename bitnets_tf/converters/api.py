@@ -371,12 +371,8 @@ def _verify(
         reason = culprit.describe()
     else:
         reason = f"{agreement.describe()} (tolerance: {tolerance.describe()})"
-        if converted.inexact:
-            reason += (
-                ". Signs computed from int8-rounded tensors (they flip near the threshold): "
-                + ", ".join(converted.inexact)
-                + "; use target='lce' or 'float' for this model"
-            )
+        if converted.disagreement_hint:
+            reason += ". " + converted.disagreement_hint
     raise ConversionError(
         f"The {target} model disagrees with Keras: {reason}.",
         target=target,

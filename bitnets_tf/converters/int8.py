@@ -43,6 +43,7 @@ class Int8Conversion:
     plan: Int8Plan
     float_ops: list[str]  # operators kept in float32 (stem and head)
     rounded: list[RoundedStep]  # staircases of int8-rounded tensors (exact=False only)
+    float_stream: bool  # some staircase reads a real-valued stream kept in float32
 
 
 def _concrete_function(model: tf.keras.Model):
@@ -233,4 +234,5 @@ def convert_int8(
     float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
     quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
     check_planes_quantization(quantized)
-    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded)
+    float_stream = any(STREAM_BITS_SCOPE in t.name for t in flatbuffer.tensors(calibrated))
+    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded, float_stream)

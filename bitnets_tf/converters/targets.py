@@ -40,8 +40,8 @@ class Converted:
     float_size: int | None
     rewrites: list[tuple[str, str]] = field(default_factory=list)
     float_ops: list[str] = field(default_factory=list)
-    inexact: list[str] = field(default_factory=list)  # int8: signs of int8-rounded tensors
     notes: list[str] = field(default_factory=list)
+    disagreement_hint: str = ""  # why the file may miss the end-to-end rates, and what to do
 
 
 class Target:
@@ -112,18 +112,30 @@ class _Int8(Target):
                 tflite.save_model(model, directory)
                 float_size = len(tflite.convert_float(directory))
         inexact = [step.layer for step in converted.rounded]
-        notes = []
+        notes, hint = [], ""
         if inexact:
             notes.append(
                 "int8 only approximates the signs of " + ", ".join(inexact) + " (their "
                 "inputs are int8-rounded; exact_int8=False)"
             )
+            hint = (
+                "Signs computed from int8-rounded tensors (they flip near the threshold): "
+                + ", ".join(inexact)
+                + "; use target='lce' or 'float' for this model"
+            )
+        elif converted.float_stream:
+            hint = (
+                "The residual stream runs in float32 as in the float target, but an int8 file "
+                "is judged end to end only, where float32 rounding flips at a threshold "
+                "propagate; the float target's layer-by-layer verification counts them as "
+                "legitimate: use target='lce' or 'float' for this model"
+            )
         return Converted(
             converted.flatbuffer,
             float_size,
             float_ops=converted.float_ops,
-            inexact=inexact,
             notes=notes,
+            disagreement_hint=hint,
         )
 
     def preparation_notes(self, calibrated_on_representative):
