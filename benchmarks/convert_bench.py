@@ -33,13 +33,12 @@ import tensorflow as tf
 from runtime_bench import latencies  # the same interleaved timing (this folder)
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
-from bitnets_tf.converters import ConversionError, convert
+from bitnets_tf.converters import TARGETS, ConversionError, convert
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
 from bitnets_tf.tflite.interpreters import lce_interpreter, stock_interpreter
 from bitnets_tf.zoo import create_model, list_models
 
-TARGETS = ("lce", "int8", "float")
 SIZE_TARGET = 1 / 25
 
 
@@ -186,6 +185,7 @@ def main() -> None:
     for name, size in runs:
         print(f"... {name} at {size}", file=sys.stderr, flush=True)
         rows.append(_in_subprocess(name, size, args.repeats))
+        print("    " + " | ".join(map(str, rows[-1])), file=sys.stderr, flush=True)
     header = [
         "model",
         "input",

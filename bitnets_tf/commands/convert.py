@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-TARGETS = ("lce", "int8", "float")
+from bitnets_tf._targets import TARGETS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -45,13 +45,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--full-integer",
         action="store_true",
-        help="int8: quantize the float stem and head too (no float32 ops at all)",
+        help="int8: quantize the float stem and head too (no float32 ops at all; signs of a "
+        "residual stream then read int8-rounded values and are refused where rounding could "
+        "flip them)",
     )
     parser.add_argument(
         "--approximate-int8",
         action="store_true",
-        help="int8: accept signs computed from int8-rounded tensors (residual networks), judged "
-        "on end-to-end rates, instead of refusing them",
+        help="int8: compute signs of a residual stream from its int8-rounded values (smaller "
+        "and faster, approximate; judged on end-to-end rates) instead of in float32",
     )
     parser.set_defaults(handler=run)
 

@@ -1,35 +1,34 @@
 """``convert``: Keras model → verified ``.tflite`` for larq-compute-engine, stock int8 or float.
 
-Every conversion is checked before anything is written: the flatbuffer runs in the matching
-interpreter on sample inputs; for ``lce`` and ``float`` every converted tensor that stands for a
-Keras layer must agree with Keras given the same inputs to that layer (:mod:`layerwise`; sign
-flips within float32 rounding of their threshold are counted, not refused), for ``int8`` the
-outputs must agree within the target's stated rates (:mod:`verify`). For the ``lce`` target
-every binary layer the audit expects to be bitpacked must be an ``LceBconv2d``. Otherwise
-:class:`ConversionError` is raised (naming the layer, operator and channel) and no file is
-written.
+The pipeline: load the model, inline nested models, audit its layers, convert it with the
+target's rewrites (:mod:`targets`), verify the flatbuffer, write it. Every conversion is
+checked before anything is written: the flatbuffer runs in the matching interpreter on sample
+inputs; for ``lce`` and ``float`` every converted tensor that stands for a Keras layer must agree
+with Keras given the same inputs to that layer (:mod:`layerwise`; sign flips within float32
+rounding of their threshold are counted, not refused), for ``int8`` the outputs must agree
+within the target's stated rates (:mod:`verify`). For the ``lce`` target every binary layer the
+audit expects to be bitpacked must be an ``LceBconv2d``. Otherwise :class:`ConversionError` is
+raised (naming the layer, operator and channel) and no file is written.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from bitnets_tf._targets import TARGETS
 from bitnets_tf._validation import check_samples
-from bitnets_tf.converters import lce, tflite
 from bitnets_tf.converters.audit import ModelAudit, audit_model
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.files import check_writable, load_keras_model, write_atomically
 from bitnets_tf.converters.graph import inline_nested_models
-from bitnets_tf.converters.int8 import convert_int8
 from bitnets_tf.converters.layerwise import (
     LAYERWISE_GUARANTEE,
     end_to_end,
@@ -38,12 +37,12 @@ from bitnets_tf.converters.layerwise import (
 )
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import ConversionReport
-from bitnets_tf.converters.rewrite import rewrite_for_lce
+from bitnets_tf.converters.targets import Converted, Settings, Target, target_named
 from bitnets_tf.converters.verify import DEFAULT_TOLERANCES, Tolerance, measure
 from bitnets_tf.tflite import flatbuffer
 from bitnets_tf.tflite.metadata import attach_metadata, encode_metadata
 
-TARGETS = ("lce", "int8", "float")
+__all__ = ["TARGETS", "ConversionResult", "convert"]
 _CALIBRATION_SAMPLES = 200
 Data = np.ndarray | Sequence[np.ndarray]
 
@@ -59,18 +58,17 @@ class ConversionResult:
     audit: ModelAudit
 
 
-@dataclass
-class _Converted:
-    flatbuffer: bytes
-    float_size: int | None
-    rewrites: list[tuple[str, str]]
-    float_ops: list[str]
-    inexact: list[str] = field(default_factory=list)  # int8: signs of int8-rounded tensors
+@dataclass(frozen=True)
+class _Verification:
+    """How the converted model compares with Keras (the report's verification fields)."""
 
-
-def _check_target(target: str) -> None:
-    if target not in TARGETS:
-        raise ValueError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}.")
+    verified: bool
+    verification: str
+    tolerance: str
+    seconds: float = 0.0
+    max_abs_error: float | None = None
+    argmax_agreement: float | None = None
+    layerwise: str | None = None
 
 
 def _prepared_model(model, input_shape, allow_unsafe: bool = False) -> tf.keras.Model:
@@ -127,62 +125,6 @@ def _samples(inputs: list[np.ndarray]) -> list[list[np.ndarray]]:
     return [[array[i : i + 1] for array in inputs] for i in range(len(inputs[0]))]
 
 
-def _float_ops(model: bytes) -> list[str]:
-    types = {t.index: t.dtype for t in flatbuffer.tensors(model)}
-    return [
-        op.name
-        for op in flatbuffer.operators(model)
-        if op.name != "DEQUANTIZE" and any(types[t] == "FLOAT32" for t in op.outputs)
-    ]
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One target's conversion settings."""
-
-    target: str
-    calibration: list[list[np.ndarray]]
-    float_head: bool
-    float_stem: bool
-    exact_int8: bool
-
-    def convert(self, model: tf.keras.Model, float_reference: bool) -> _Converted:
-        with tempfile.TemporaryDirectory(prefix="bitnets-tf-") as directory:
-            if self.target == "int8":
-                converted = convert_int8(
-                    clone_model(model),
-                    self.calibration,
-                    float_head=self.float_head,
-                    float_stem=self.float_stem,
-                    exact=self.exact_int8,
-                )
-                float_size = None
-                if float_reference:
-                    tflite.save_model(model, directory)
-                    float_size = len(tflite.convert_float(directory))
-                return _Converted(
-                    converted.flatbuffer,
-                    float_size,
-                    [],
-                    converted.float_ops,
-                    [step.layer for step in converted.rounded],
-                )
-            source, rewrites = rewrite_for_lce(model) if self.target == "lce" else (model, [])
-            tflite.save_model(source, directory)
-            if self.target == "float":
-                result = tflite.convert_float(directory)
-                return _Converted(result, len(result), [], [])
-            result = lce.convert_saved_model(directory)
-            float_size = len(tflite.convert_float(directory)) if float_reference else None
-            return _Converted(result, float_size, [(r.layer, r.change) for r in rewrites], [])
-
-    def runner(self, keras: tf.keras.Model) -> Callable[[bytes, list], list]:
-        """Runs a flatbuffer of this target in its interpreter: ``inputs`` in ``keras``'s
-        order (matched by the file's signature), the outputs in the file's order."""
-        run = lce.run_lce if self.target == "lce" else tflite.run_tflite
-        return lambda model, inputs: run(model, inputs, keras.input_names)
-
-
 def _progress_printer(progress: Callable[[str], None] | bool | None) -> Callable[[str], None]:
     if callable(progress):
         return progress
@@ -219,27 +161,6 @@ def _explain_failure(target: str, error: BaseException) -> str:
         f"{', '.join(ops)}, which TFLite has no builtin for. Replace that layer, or compute it "
         "outside the model."
     )
-
-
-def _not_bitpacked(audit: ModelAudit) -> list[tuple[str, str]]:
-    return [(row.name, row.note) for row in audit.not_bitpacked]
-
-
-def _check_bitpacking(model: bytes, audit: ModelAudit) -> list[str]:
-    """Raise if LCE left an expected binary layer unpacked; notes for surprises."""
-    bconvs = flatbuffer.operator_names(model).count("LceBconv2d")
-    expected = audit.expected_bconvs
-    if bconvs < expected:
-        raise ConversionError(
-            f"larq-compute-engine produced {bconvs} LceBconv2d ops but the model has {expected} "
-            "bitpackable binary layers: a binary layer was converted to a float op. Run "
-            "`bitnets-tf audit` on the model and report this as a bug.",
-            target="lce",
-            details=", ".join(flatbuffer.operator_names(model)),
-        )
-    if bconvs > expected:
-        return [f"{bconvs - expected} more LceBconv2d than the audit predicted"]
-    return []
 
 
 def convert(
@@ -289,10 +210,14 @@ def convert(
         float_stem: int8 only; keep the layers that compute the first binary/ternary
             activations from the float input in float32, so those signs are exact
             (``float_head=False, float_stem=False`` gives a full-integer model).
-        exact_int8: int8 only; refuse when a sign or ternary step would be computed from an
-            int8-rounded tensor (a residual sum, a float layer's output) whose values on the
-            representative data come within rounding of the threshold. ``False`` accepts such
-            a model, judged on the end-to-end rates, and lists those layers in the report.
+        exact_int8: int8 only; compute a sign or ternary step of a real-valued tensor after
+            binary layers (a residual sum, an RPReLU or float layer's output) in float32, from
+            that tensor kept in float32 back to the ±1 planes it is computed from; in a
+            full-integer model (``float_head=False, float_stem=False``) refuse such a step
+            where its int8-rounded input comes within rounding of the threshold on the
+            representative data. ``False`` computes these steps from int8-rounded tensors
+            (smaller and faster, approximate), judged on the end-to-end rates, and lists
+            those layers in the report.
         verification_samples: how many generated or representative inputs verify.
         float_reference: also convert to float32 to report the size ratio.
         progress: called with a short message before each step; ``True`` prints them to
@@ -311,14 +236,14 @@ def convert(
             converted model disagrees with Keras (``first_diverging_layer`` names the layer).
     """
     say = _progress_printer(progress)
-    _check_target(target)
+    job = target_named(target)
     path = check_writable(output_path) if output_path is not None else None
     if metadata is not None:
         encode_metadata(metadata)  # fail on bad metadata before the slow part
     say("loading and auditing the model")
     model = _prepared_model(model, input_shape, allow_unsafe)
     audit = audit_model(model)
-    enforce_rates = target == "int8" or tolerance is not None
+    enforce_rates = not job.layerwise or tolerance is not None
     tolerance = tolerance or DEFAULT_TOLERANCES[target]
     representative = None
     if representative_data is not None:
@@ -332,20 +257,19 @@ def convert(
     else:
         inputs = _generated_inputs(model, verification_samples)
         inputs_note = f"{verification_samples} generated N(0,1) inputs (pass sample_inputs=)"
-    notes = []
-    calibration = _samples(_take(representative or inputs, _CALIBRATION_SAMPLES))
-    if target == "int8" and representative is None:
-        notes.append(
-            "int8 calibrated on the verification inputs, not on representative_data=: float "
-            "layers' int8 ranges may not fit real data (binary layers are exact regardless)"
-        )
+    settings = Settings(
+        _samples(_take(representative or inputs, _CALIBRATION_SAMPLES)),
+        float_head,
+        float_stem,
+        exact_int8,
+        float_reference,
+    )
 
-    job = _Job(target, calibration, float_head, float_stem, exact_int8)
     say(f"converting ({target})")
     start = time.perf_counter()
     try:
         with captured_output() as log:
-            converted = job.convert(model, float_reference)
+            converted = job.convert(model, settings, audit)
     except ConversionError:
         raise
     except Exception as error:
@@ -354,16 +278,15 @@ def convert(
         ) from error
     seconds = time.perf_counter() - start
     model_bytes = converted.flatbuffer
-    if converted.inexact:
-        notes.append(
-            "int8 only approximates the signs of " + ", ".join(converted.inexact) + " (their "
-            "inputs are int8-rounded; exact_int8=False)"
-        )
-    if target == "lce":
-        notes += _check_bitpacking(model_bytes, audit)
     if metadata is not None:
         model_bytes = attach_metadata(model_bytes, metadata)
 
+    if verify:
+        say(f"verifying on {inputs_note}")
+        verification = _verify(model, converted, model_bytes, job, inputs, tolerance, enforce_rates)
+    else:
+        verification = _Verification(False, "skipped (verify=False)", tolerance.describe())
+    bitpacked_macs, not_bitpacked = job.bitpacked(audit)
     report = ConversionReport(
         target=target,
         output_path=path,
@@ -372,34 +295,43 @@ def convert(
         ops=flatbuffer.operator_counts(model_bytes),
         custom_ops=flatbuffer.custom_operators(model_bytes),
         binary_macs=audit.binary_macs,
-        bitpacked_macs=audit.bitpacked_macs if target == "lce" else 0,
-        not_bitpacked=_not_bitpacked(audit) if target == "lce" else [],
+        bitpacked_macs=bitpacked_macs,
+        not_bitpacked=not_bitpacked,
         rewrites=converted.rewrites,
         float_ops=converted.float_ops,
         conversion_seconds=seconds,
-        verified=False,
-        verification="skipped (verify=False)",
-        tolerance=tolerance.describe(),
+        verified=verification.verified,
+        verification=verification.verification,
+        tolerance=verification.tolerance,
         verification_inputs=inputs_note,
-        notes=notes,
+        verification_seconds=verification.seconds,
+        max_abs_error=verification.max_abs_error,
+        argmax_agreement=verification.argmax_agreement,
+        layerwise=verification.layerwise,
+        notes=job.preparation_notes(representative is not None) + converted.notes,
     )
-    if verify:
-        say(f"verifying on {inputs_note}")
-        _verify(model, converted, model_bytes, job, inputs, tolerance, enforce_rates, report)
     if path is not None:
         write_atomically(path, model_bytes)
     return ConversionResult(model_bytes, path, report, audit)
 
 
-def _verify(model, converted: _Converted, model_bytes, job: _Job, inputs, tolerance, rates, report):
-    """Run the converted model and judge it: layer by layer for ``lce`` and ``float`` (see
-    :mod:`layerwise`), by the end-to-end rates of ``tolerance`` for ``int8`` (whose lowered
-    graph has no one-to-one tensors to compare) and wherever ``rates`` is set."""
-    target = job.target
+def _verify(
+    model: tf.keras.Model,
+    converted: Converted,
+    model_bytes: bytes,
+    job: Target,
+    inputs: list[np.ndarray],
+    tolerance: Tolerance,
+    rates: bool,
+) -> _Verification:
+    """Run the converted model and judge it: layer by layer where the target allows it (see
+    :mod:`layerwise`), by the end-to-end rates of ``tolerance`` for the others and wherever
+    ``rates`` is set. Raises :class:`ConversionError` when it disagrees."""
+    target = job.name
     start = time.perf_counter()
     try:
         with captured_output() as log:
-            values = run_exposed(model_bytes, inputs, job.runner(model))
+            values = run_exposed(model_bytes, inputs, lambda m, x: job.run(m, x, model.input_names))
     except Exception as error:
         raise ConversionError(
             f"The converted {target} model does not run in its interpreter: {_first_line(error)}",
@@ -414,36 +346,36 @@ def _verify(model, converted: _Converted, model_bytes, job: _Job, inputs, tolera
             f"The converted {target} model computes something else than Keras: {error}",
             target=target,
         ) from None
-    report.verification = "end to end: " + agreement.describe()
-    report.max_abs_error = agreement.max_abs_error
-    report.argmax_agreement = agreement.argmax_agreement
+    description = "end to end: " + agreement.describe()
     culprit, passes = None, agreement.passes(tolerance) if rates else True
-    if target != "int8":
-        layerwise = verify_layerwise(model, model_bytes, inputs, values)
-        report.layerwise = layerwise.describe()
-        culprit = layerwise.culprit
-        passes = passes and layerwise.agrees
-    report.tolerance = "; ".join(
-        ([LAYERWISE_GUARANTEE] if target != "int8" else [])
-        + ([f"end to end: {tolerance.describe()}"] if rates else [])
-    )
-    report.verification_seconds = time.perf_counter() - start
+    layerwise = None
+    if job.layerwise:
+        compared = verify_layerwise(model, model_bytes, inputs, values)
+        layerwise = compared.describe()
+        culprit = compared.culprit
+        passes = passes and compared.agrees
     if passes:
-        report.verified = True
-        return
+        return _Verification(
+            True,
+            description,
+            "; ".join(
+                ([LAYERWISE_GUARANTEE] if job.layerwise else [])
+                + ([f"end to end: {tolerance.describe()}"] if rates else [])
+            ),
+            time.perf_counter() - start,
+            agreement.max_abs_error,
+            agreement.argmax_agreement,
+            layerwise,
+        )
     if culprit is not None:
         reason = culprit.describe()
     else:
         reason = f"{agreement.describe()} (tolerance: {tolerance.describe()})"
-        if converted.inexact:
-            reason += (
-                ". Signs computed from int8-rounded tensors (they flip near the threshold): "
-                + ", ".join(converted.inexact)
-                + "; use target='lce' or 'float' for this model"
-            )
+        if converted.disagreement_hint:
+            reason += ". " + converted.disagreement_hint
     raise ConversionError(
         f"The {target} model disagrees with Keras: {reason}.",
         target=target,
         first_diverging_layer=culprit.layer if culprit is not None else None,
-        details=report.verification,
+        details=description,
     )

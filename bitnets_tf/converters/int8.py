@@ -29,6 +29,7 @@ from bitnets_tf.converters.planes import (
     INT8_PLANE_ZERO_POINT,
     PLANES_SCOPE,
     STEM_BITS_SCOPE,
+    STREAM_BITS_SCOPE,
 )
 from bitnets_tf.converters.tflite import keyed_samples
 from bitnets_tf.tflite import flatbuffer
@@ -42,6 +43,7 @@ class Int8Conversion:
     plan: Int8Plan
     float_ops: list[str]  # operators kept in float32 (stem and head)
     rounded: list[RoundedStep]  # staircases of int8-rounded tensors (exact=False only)
+    float_stream: bool  # some staircase reads a real-valued stream kept in float32
 
 
 def _concrete_function(model: tf.keras.Model):
@@ -113,10 +115,12 @@ def check_margins(
             "The int8 target cannot compute every binarization exactly: the sign or ternary "
             f"step of {listed} reads an int8-rounded tensor (a residual sum or a float "
             "layer's output) whose values on the representative data lie within int8 rounding "
-            "of the threshold, where int8 would flip signs that Keras keeps. Convert with "
-            "target='lce' (bitpacked) or 'float', or pass exact_int8=False (CLI: "
-            "--approximate-int8) to accept an int8 model that only approximates these layers "
-            "(verified on end-to-end rates).",
+            "of the threshold, where int8 would flip signs that Keras keeps. Keep "
+            "float_head=True or float_stem=True (the default, CLI: without --full-integer; "
+            "such signs are then computed in float32), convert with target='lce' "
+            "(bitpacked) or 'float', or pass exact_int8=False (CLI: --approximate-int8) to "
+            "accept an int8 model that only approximates these layers (verified on "
+            "end-to-end rates).",
             target="int8",
         )
 
@@ -126,6 +130,8 @@ def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list
 
     Head: operators downstream of some planes tensor from which no planes operator is
     reachable. Stem: the float-stem bits operators and everything they are computed from.
+    Stream: the float-stream bits operators and everything they are computed from back to
+    the planes (whose producers stay int8; their readers read them dequantized).
     """
     ops = flatbuffer.operators(calibrated)
     names = {t.index: t.name for t in flatbuffer.tensors(calibrated)}
@@ -138,11 +144,11 @@ def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list
     def producing(scope: str) -> list:
         return [op for op in ops if any(scope in names[t] for t in op.outputs)]
 
-    def upstream_of(seeds: list) -> set[int]:
+    def upstream_of(seeds: list, stop: frozenset[int] = frozenset()) -> set[int]:
         found, frontier = {op.index for op in seeds}, [t for op in seeds for t in op.inputs]
         while frontier:
             op = producer.get(frontier.pop())
-            if op is not None and op.index not in found:
+            if op is not None and op.index not in found and op.index not in stop:
                 found.add(op.index)
                 frontier.extend(op.inputs)
         return found
@@ -162,6 +168,7 @@ def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list
         keep |= downstream_of(planes_ops) - upstream_of(planes_ops)
     if stem:
         keep |= upstream_of(producing(STEM_BITS_SCOPE))
+    keep |= upstream_of(producing(STREAM_BITS_SCOPE), frozenset(op.index for op in planes_ops))
     kept = [op for op in ops if op.index in keep and op.name not in _IO_OPS]
     return [names[t] for op in kept for t in op.outputs], [op.name for op in kept]
 
@@ -199,12 +206,15 @@ def convert_int8(
     """Convert ``model`` for the int8 target, calibrating on ``representative`` (a list of
     samples, each a list with one batch-1 array per model input). ``float_head`` /
     ``float_stem`` keep the operators after the last / before the first binary or ternary
-    activation in float32. With ``exact`` a staircase of an int8-rounded tensor is refused
-    unless no representative value comes within rounding of its thresholds
-    (:func:`check_margins`)."""
+    activation in float32. With ``exact`` a staircase of a real-valued tensor computed after
+    ±1 planes (a residual stream) is computed in float32 from that tensor, kept in float32
+    back to the planes; in a full-integer model (``float_head=False, float_stem=False``) such a
+    staircase reads an int8-rounded tensor and is refused unless no representative value
+    comes within rounding of its thresholds (:func:`check_margins`)."""
     plan = plan_int8(model)
     scales = _int8_scales(model, plan.float_tensors_to_threshold(), representative)
-    lowered, rounded = build_lowered_model(model, plan, scales, float_stem)
+    float_stream = exact and (float_head or float_stem)
+    lowered, rounded = build_lowered_model(model, plan, scales, float_stem, float_stream)
     if exact:
         check_margins(model, rounded, representative)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
@@ -224,4 +234,5 @@ def convert_int8(
     float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
     quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
     check_planes_quantization(quantized)
-    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded)
+    float_stream = any(STREAM_BITS_SCOPE in t.name for t in flatbuffer.tensors(calibrated))
+    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded, float_stream)

@@ -32,8 +32,10 @@ from bitnets_tf.converters.planes import (
     INT8_PLANE_SCALE,
     INT8_PLANE_VALUE,
     STEM_BITS_SCALE,
+    STEM_BITS_SCOPE,
     STEM_STEP_GAIN,
     STEP_GAIN,
+    STREAM_BITS_SCOPE,
     Layout,
     LoweredLinear,
     PlanesToValue,
@@ -94,10 +96,17 @@ class _Planes:
 
 
 class _Builder:
-    def __init__(self, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool):
+    def __init__(
+        self,
+        plan: Int8Plan,
+        input_scales: dict[str, float],
+        float_stem: bool,
+        float_stream: bool,
+    ):
         self.plan = plan
         self.input_scales = input_scales
         self.float_stem = float_stem
+        self.float_stream = float_stream
         self.values: dict[str, tf.Tensor] = {}
         self.planes: dict[str, _Planes] = {}
         self.after_planes: set[str] = set()  # tensors computed from some planes tensor
@@ -146,8 +155,12 @@ class _Builder:
                 layout = Layout.plane_major(int(output.shape[-1]), 1)
         return _Planes(output, layout, planes.weight)
 
-    def _is_stem(self, tensor: str) -> bool:
-        return self.float_stem and tensor not in self.after_planes
+    def _bits_scope(self, tensor: str) -> str | None:
+        """Where a step of the float tensor ``tensor`` is computed in float32: the stem's
+        scope before any planes, the stream's after them; None if it reads int8."""
+        if tensor not in self.after_planes:
+            return STEM_BITS_SCOPE if self.float_stem else None
+        return STREAM_BITS_SCOPE if self.float_stream else None
 
     def _standalone(self, discrete: Discrete) -> _Planes:
         x = self.value(discrete.x)
@@ -156,20 +169,21 @@ class _Builder:
             [np.broadcast_to(step.threshold, (channels,)) for step in discrete.staircase.steps]
         )
         inclusive = tuple(step.inclusive for step in discrete.staircase.steps)
-        stem = self._is_stem(discrete.x)
-        if not stem:
+        bits_scope = self._bits_scope(discrete.x)
+        if bits_scope is None:
             scale = self.input_scales[discrete.x]
             # int8 rounding of x, and the width 2/G over which the clip is not yet saturated
             clip = np.full(channels, 2.0 / float(float_step_gain(scale)))
             step = RoundedStep(discrete.node.name, discrete.x, thresholds, 0.5 * scale + clip, clip)
             self.rounded.append(step)
-        layer = StandalonePlanes(thresholds, inclusive, self.input_scales[discrete.x], stem=stem)
+        scale = self.input_scales[discrete.x]
+        layer = StandalonePlanes(thresholds, inclusive, scale, bits_scope=bits_scope)
         layout = Layout.channel_major(channels, len(inclusive))
-        return self._planes(layer(x), layout, discrete.staircase.weight, stem)
+        return self._planes(layer(x), layout, discrete.staircase.weight, bits_scope is not None)
 
-    def _planes(self, output, layout: Layout, weight: float, stem: bool) -> _Planes:
-        """Planes from a producer's output; float-stem bits get their int8 step at 1/2."""
-        if stem:
+    def _planes(self, output, layout: Layout, weight: float, bits: bool) -> _Planes:
+        """Planes from a producer's output; float bits get their int8 step at 1/2."""
+        if bits:
             channels = int(output.shape[-1])
             half = np.full((1, channels), 0.5)
             output = StandalonePlanes(half, (True,), STEM_BITS_SCALE)(output)
@@ -209,16 +223,19 @@ class _Builder:
             self.values[node.outputs[0]] = output
             return
         if planes is not None:
-            stem = False
+            bits_scope = None
             read = _Read(planes.weight, INT8_PLANE_SCALE, INT8_PLANE_GAIN)
         else:
-            stem = self._is_stem(node.inputs[0])
+            bits_scope = self._bits_scope(node.inputs[0])
             read = _Read(1.0, self.input_scales[node.inputs[0]], 1.0)
-            if not stem:
+            if bits_scope is None:
                 self.rounded.append(_float_fold_step(emitted, linear, read.scale))
-        kernel, bias, layout = _fold_steps(linear, kernel, unit, bias, emitted, read, stem)
-        output = LoweredLinear(linear.kind, kernel, bias, emit_planes=True, stem=stem, **options)(x)
-        self.planes[node.outputs[0]] = self._planes(output, layout, emitted.staircase.weight, stem)
+        bits = bits_scope is not None
+        kernel, bias, layout = _fold_steps(linear, kernel, unit, bias, emitted, read, bits)
+        output = LoweredLinear(
+            linear.kind, kernel, bias, emit_planes=True, bits_scope=bits_scope, **options
+        )(x)
+        self.planes[node.outputs[0]] = self._planes(output, layout, emitted.staircase.weight, bits)
 
 
 def _conv_options(layer, linear: LinearLayer, pad_value: float, node: Node, plan: Int8Plan):
@@ -304,8 +321,9 @@ class _Read:
     gain: float
 
 
-def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem: bool):
-    """Kernel, bias and output layout of a producer that emits ``emitted``'s planes.
+def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, bits: bool):
+    """Kernel, bias and output layout of a producer that emits ``emitted``'s planes (as
+    float32 bits with ``bits``).
     ``kernel`` and ``unit`` are already expanded over the input planes (``kernel`` includes
     the staircase weight)."""
     columns_float = _kernel_columns(kernel, linear.kind)
@@ -324,7 +342,7 @@ def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem
     else:
         scaled = a * columns_float
         fan_in_axes = tuple(range(scaled.ndim - 1))
-        if stem:
+        if bits:
             gain = STEM_STEP_GAIN / np.maximum(np.abs(scaled).max(axis=fan_in_axes), 1e-12)
         else:
             gain = float_step_gain(read.scale, np.abs(scaled).max(axis=fan_in_axes))
@@ -338,7 +356,11 @@ def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, stem
 
 
 def build_lowered_model(
-    model: tf.keras.Model, plan: Int8Plan, input_scales: dict[str, float], float_stem: bool
+    model: tf.keras.Model,
+    plan: Int8Plan,
+    input_scales: dict[str, float],
+    float_stem: bool,
+    float_stream: bool = False,
 ) -> tuple[tf.keras.Model, list[RoundedStep]]:
     """The model with every planned layer replaced (same inputs and outputs), and the
     staircases computed from int8-rounded tensors (inexact near their thresholds).
@@ -346,9 +368,13 @@ def build_lowered_model(
     ``input_scales`` maps each tensor of ``plan.float_tensors_to_threshold()`` to its expected
     int8 scale (range / 255 over the representative data). With ``float_stem`` the steps
     computed from float tensors that precede every other planes tensor emit float bits
-    (:data:`planes.STEM_BITS_SCOPE`), which the int8 converter keeps in float32.
+    (:data:`planes.STEM_BITS_SCOPE`), which the int8 converter keeps in float32. With
+    ``float_stream`` the steps of float tensors computed after planes (a residual sum, an
+    RPReLU output, a float layer's output) emit float bits as well
+    (:data:`planes.STREAM_BITS_SCOPE`): the converter keeps the real-valued stream they read
+    in float32 back to the planes it is computed from, so they are exact too.
     """
-    builder = _Builder(plan, input_scales, float_stem)
+    builder = _Builder(plan, input_scales, float_stem, float_stream)
     inputs = [tf.keras.Input(tuple(t.shape[1:]), batch_size=1) for t in model.inputs]
     for tensor, new_input in zip(plan.graph.inputs, inputs, strict=True):
         builder.values[tensor] = new_input

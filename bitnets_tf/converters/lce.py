@@ -8,9 +8,7 @@ error. The converted file is verified with :func:`bitnets_tf.tflite.batch.run_lc
 
 from __future__ import annotations
 
-from bitnets_tf.tflite.batch import run_lce
-
-__all__ = ["convert_saved_model", "run_lce"]
+__all__ = ["convert_saved_model"]
 
 
 def convert_saved_model(saved_model_dir: str) -> bytes:

@@ -30,6 +30,10 @@ PLANES_SCOPE = "bitnets_planes"  # name scope of every int8 clip that produces p
 # on q = ±127.5 and rounds differently in different kernels), and an int8 step at b = 1/2
 # turns them into ±1 planes.
 STEM_BITS_SCOPE = "bitnets_stem_bits"
+# Steps of a real-valued stream after planes (a residual sum, an RPReLU output) are computed
+# the same way, from a stream that the int8 converter keeps in float32 back to the planes it
+# is computed from.
+STREAM_BITS_SCOPE = "bitnets_stream_bits"
 STEM_BITS_SCALE = 1.0 / 255.0
 INT8_PLANE_GAIN = 255.0 / 254.0
 INT8_PLANE_VALUE = 254.0 / 255.0
@@ -40,7 +44,7 @@ STEP_GAIN = 4.0  # K for integer accumulators: |K (acc - T + 1/2)| >= 2 saturate
 # scale / output scale) 16: one eighth of an input step saturates the clip, and XNNPACK, which
 # rejects multipliers of 256 or more, still runs the layer.
 FLOAT_STEP_MULTIPLIER = 16.0
-# Float-stem steps run in float32: the gain only has to saturate the clip wherever float32
+# Float-bits steps run in float32: the gain only has to saturate the clip wherever float32
 # itself resolves the sign of y - θ.
 STEM_STEP_GAIN = 1e7
 
@@ -104,8 +108,9 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
 class LoweredLinear(tf.keras.layers.Layer):
     """A convolution, depthwise convolution or dense layer with constant weights, optional
     explicit constant padding and, when ``emit_planes``, a clip to [-1, 1] that TFLite fuses.
-    ``explicit_padding`` is ``((top, bottom), (left, right), value)``. With ``stem`` the
-    planes are emitted as float bits ``(s + 1) / 2`` (see :data:`STEM_BITS_SCOPE`).
+    ``explicit_padding`` is ``((top, bottom), (left, right), value)``. With ``bits_scope``
+    (:data:`STEM_BITS_SCOPE` or :data:`STREAM_BITS_SCOPE`) the planes are emitted as float
+    bits ``(s + 1) / 2`` in that name scope.
     """
 
     def __init__(
@@ -119,7 +124,7 @@ class LoweredLinear(tf.keras.layers.Layer):
         explicit_padding: tuple[tuple[int, int], tuple[int, int], float] | None = None,
         activation=None,
         emit_planes: bool = False,
-        stem: bool = False,
+        bits_scope: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -132,7 +137,7 @@ class LoweredLinear(tf.keras.layers.Layer):
         self.explicit_padding = explicit_padding
         self.activation = tf.keras.activations.get(activation)
         self.emit_planes = emit_planes
-        self.stem = stem
+        self.bits_scope = bits_scope
 
     def build(self, input_shape):
         self.kernel = self.add_weight(
@@ -167,8 +172,8 @@ class LoweredLinear(tf.keras.layers.Layer):
         else:
             y = tf.nn.conv2d(x, kernel, self.strides, self.padding, dilations=self.dilation)
         y = y + self.bias
-        if self.stem:
-            with tf.name_scope(STEM_BITS_SCOPE):
+        if self.bits_scope is not None:
+            with tf.name_scope(self.bits_scope):
                 return tf.clip_by_value(0.5 * y + 0.5, 0.0, 1.0)
         if self.emit_planes:
             with tf.name_scope(PLANES_SCOPE):
@@ -187,7 +192,7 @@ class StandalonePlanes(tf.keras.layers.Layer):
 
     with ``+1`` for inclusive and ``-1`` for exclusive steps, so ``x = θ_p`` gets the right
     side, and ``G`` from :func:`float_step_gain` (``input_scale``: the int8 scale of ``x``),
-    or :data:`STEM_STEP_GAIN` for ``stem`` planes, emitted as float bits.
+    or :data:`STEM_STEP_GAIN` for planes emitted as float bits in ``bits_scope``.
     In int8 this is exact for the int8 value of ``x``; only the rounding of ``x`` itself to
     int8 can move a value across the threshold. Output layout: channel-major.
     """
@@ -197,14 +202,14 @@ class StandalonePlanes(tf.keras.layers.Layer):
         thresholds: np.ndarray,
         inclusive: tuple[bool, ...],
         input_scale: float,
-        stem: bool = False,
+        bits_scope: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.stem = stem
+        self.bits_scope = bits_scope
         self.thresholds = np.asarray(thresholds, np.float64)  # (planes, channels)
         self.inclusive = tuple(inclusive)
-        self.gain = STEM_STEP_GAIN if stem else float(float_step_gain(input_scale))
+        self.gain = STEM_STEP_GAIN if bits_scope else float(float_step_gain(input_scale))
 
     def call(self, inputs):
         planes, channels = self.thresholds.shape
@@ -216,8 +221,8 @@ class StandalonePlanes(tf.keras.layers.Layer):
             x = tf.reshape(x, [-1, 1, 1, channels])
         y = tf.nn.depthwise_conv2d(x, tf.constant(kernel, tf.float32), (1, 1, 1, 1), "VALID")
         y = y + tf.constant(bias, tf.float32)
-        if self.stem:
-            with tf.name_scope(STEM_BITS_SCOPE):
+        if self.bits_scope is not None:
+            with tf.name_scope(self.bits_scope):
                 y = tf.clip_by_value(0.5 * y + 0.5, 0.0, 1.0)
         else:
             with tf.name_scope(PLANES_SCOPE):

@@ -7,9 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from bitnets_tf.tflite.batch import run_tflite
-
-__all__ = ["convert_float", "keyed_samples", "run_tflite", "save_model"]
+__all__ = ["convert_float", "keyed_samples", "save_model"]
 
 
 def save_model(model: tf.keras.Model, directory: str) -> None:

@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real
 
+from bitnets_tf._targets import TARGETS
 from bitnets_tf.deploy.errors import DeploymentError
 from bitnets_tf.tflite.metadata import read_metadata
 
-TARGETS = ("lce", "int8", "float")
 OUTPUT_KINDS = ("logits", "probabilities")
 REQUIRED_KEYS = ("labels", "input_mean", "input_std", "input_shape")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from bitnets_tf._files import write_atomically as atomic_write_bytes
 from bitnets_tf.serialization import register
 from bitnets_tf.training.multi_worker import is_chief
 
@@ -38,13 +39,6 @@ def _replacing(path: Path, temporary: Path) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
         raise
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory + os.replace."""
-    path = Path(path)
-    with _replacing(path, path.with_name(f".{path.name}.{os.getpid()}.tmp")) as temporary:
-        temporary.write_bytes(data)
 
 
 @register()

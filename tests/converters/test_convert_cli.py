@@ -101,13 +101,18 @@ def test_cli_reports_bad_input_without_writing(tmp_path, capsys):
     assert "not a TFLite flatbuffer" in capsys.readouterr().err
 
 
-def test_int8_of_a_residual_sign_is_refused_and_the_cli_names_the_opt_in(tmp_path, capsys):
+def test_int8_of_a_residual_block_is_written_and_full_integer_is_refused(tmp_path, capsys):
+    """The residual stream's signs are computed in float32; a full-integer model would read
+    them int8-rounded, which is refused, naming the opt-in."""
     from support.convert_models import reactnet_block
 
     model_path = tmp_path / "block.keras"
     reactnet_block().save(model_path)
     output = tmp_path / "block_int8.tflite"
-    status = cli.main(["convert", str(model_path), "-o", str(output), "--target", "int8"])
-    assert status == 1 and not output.exists()
+    command = ["convert", str(model_path), "-o", str(output), "--target", "int8"]
+    assert cli.main(command) == 0 and output.exists()
+    assert "float32 ops" in capsys.readouterr().out
+    output.unlink()
+    assert cli.main([*command, "--full-integer"]) == 1 and not output.exists()
     error = capsys.readouterr().err
     assert "int8-rounded" in error and "--approximate-int8" in error

@@ -1,6 +1,9 @@
-"""The int8 target is exact or refuses: a sign computed from an int8-rounded tensor whose
-values come within rounding of the threshold is refused with the layer named; one whose
-values keep their distance converts and agrees with Keras on fresh inputs, re-run here."""
+"""The int8 target is exact or refuses. A sign of a real-valued tensor computed after ±1
+planes (here the integer sums of a binary convolution read by per-feature thresholds, and an
+RPReLU output) is computed in float32 from that tensor, kept in float32 back to the planes:
+the file, re-run here on fresh inputs, agrees with Keras. In a full-integer model such a sign
+reads an int8-rounded tensor; one whose values come within rounding of the threshold is
+refused with the layer named."""
 
 import numpy as np
 import pytest
@@ -56,13 +59,40 @@ def _sign_after_rprelu() -> tf.keras.Model:
     return tf.keras.Model(inputs, L.BatchNormalization()(x))
 
 
+def _fresh_relative_errors(model: tf.keras.Model, flatbuffer: bytes, seed: int) -> np.ndarray:
+    shape = tuple(model.inputs[0].shape[1:])
+    fresh = np.random.default_rng(seed + 10).standard_normal((256, *shape)).astype(np.float32)
+    expected = model.predict(fresh, verbose=0)
+    actual = run_tflite(flatbuffer, [fresh])[0]
+    return np.abs(actual - expected).max(axis=1) / np.abs(expected).max()
+
+
 @pytest.mark.parametrize("seed", [0, 1])
-def test_a_sign_within_int8_rounding_is_refused_with_the_layer_named(seed, tmp_path):
+def test_a_sign_of_integer_sums_with_per_feature_thresholds_is_exact(seed):
+    tf.keras.utils.set_random_seed(seed)
+    model = _sign_after_flatten(seed)
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    assert result.report.verified
+    assert "FULLY_CONNECTED" in result.report.float_ops
+    relative = _fresh_relative_errors(model, result.flatbuffer, seed)
+    assert relative.max() <= 1e-4, relative.max()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_full_integer_sign_within_int8_rounding_is_refused_with_the_layer_named(seed, tmp_path):
     tf.keras.utils.set_random_seed(seed)
     model = _sign_after_flatten(seed)
     path = tmp_path / "m.tflite"
     with pytest.raises(ConversionError, match="int8-rounded") as caught:
-        convert(model, path, target="int8", float_reference=False, progress=False)
+        convert(
+            model,
+            path,
+            target="int8",
+            float_head=False,
+            float_stem=False,
+            float_reference=False,
+            progress=False,
+        )
     assert model.layers[-1].name in str(caught.value)
     assert "target='lce'" in str(caught.value)
     assert not path.exists()
@@ -71,14 +101,11 @@ def test_a_sign_within_int8_rounding_is_refused_with_the_layer_named(seed, tmp_p
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_a_sign_with_margin_is_exact_on_fresh_inputs(seed):
+def test_a_sign_after_rprelu_is_exact_on_fresh_inputs(seed):
     tf.keras.utils.set_random_seed(seed)
     model = _sign_after_rprelu()
     result = convert(model, target="int8", float_reference=False, progress=False)
-    fresh = np.random.default_rng(seed + 10).standard_normal((256, 8, 8, 4)).astype(np.float32)
-    expected = model.predict(fresh, verbose=0)
-    actual = run_tflite(result.flatbuffer, [fresh])[0]
-    relative = np.abs(actual - expected).max(axis=1) / np.abs(expected).max()
+    relative = _fresh_relative_errors(model, result.flatbuffer, seed)
     assert relative.max() <= 1e-4, relative.max()
 
 

@@ -3,8 +3,8 @@
 - A corrupted constant in a converted file (a folded threshold, an output multiplier, a bias, a
   padding value, a channel order) is caught and the layer and operator are named.
 - Every zoo model as a user has it — a softmax head, fitted for a few steps — converts to
-  ``lce``, ``float`` and ``int8`` and verifies (int8 of the residual networks is refused with
-  the reason); the written file is re-run here independently of the converter and its logits
+  ``lce``, ``float`` and ``int8`` and verifies (int8 of the ReActNets is refused with the
+  reason, see below); the written file is re-run here independently of the converter and its logits
   compared with Keras's. The float and int8 cases are marked slow.
 """
 
@@ -153,8 +153,10 @@ TARGETS = [
     pytest.param("float", marks=pytest.mark.slow),
     pytest.param("int8", marks=pytest.mark.slow),
 ]
-# int8 computes a sign of an int8-rounded residual stream only approximately: refused, named
-REFUSED_INT8 = {"birealnet18", "reactnet_a", "reactnet_resnet18"}
+# int8 computes the residual streams in float32 like the float target, but is judged end to
+# end only: the ReActNets' float32 rounding flips (which the float target's layer-by-layer
+# verification counts as legitimate) move more than 5 % of the verification samples.
+REFUSED_INT8 = {"reactnet_a", "reactnet_resnet18"}
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -169,7 +171,7 @@ def test_fitted_zoo_model_with_softmax_converts_and_verifies(name, shape, kwargs
     model.fit(x, np.arange(32) % 10, batch_size=8, epochs=1, verbose=0)
     path = tmp_path / f"{name}-{target}.tflite"
     if target == "int8" and name in REFUSED_INT8:
-        with pytest.raises(ConversionError, match="int8-rounded"):
+        with pytest.raises(ConversionError, match="disagrees with Keras"):
             convert(model, path, target=target, representative_data=x, progress=False)
         assert not path.exists()
         return

@@ -14,7 +14,6 @@ from support.convert_models import (
 
 from bitnets_tf.converters import (
     DEFAULT_TOLERANCES,
-    ConversionError,
     convert,
     rewrite,
 )
@@ -34,8 +33,6 @@ MODELS = {
     "ternary_net": (ternary_net, ternary_inputs),
 }
 PURE = ("binary_cnn", "binary_mlp", "ternary_net")  # exact in int8 on their inputs
-# int8 cannot compute the RSign of a residual sum exactly (the sum is int8-rounded)
-REFUSED = {("reactnet_block", "int8")}
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +62,6 @@ def converted():
 @pytest.mark.parametrize("target", ["lce", "int8", "float"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_converted_model_agrees_with_keras(converted, name, target):
-    if (name, target) in REFUSED:
-        with pytest.raises(ConversionError, match="int8-rounded"):
-            converted(name, target)
-        return
     model, result = converted(name, target)
     assert result.report.verified
     samples = 1000 if target == "int8" and name in PURE else 64

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from bitnets_tf import cli, data, layers
-from bitnets_tf.converters import convert, read_metadata
+from bitnets_tf.converters import TARGETS, convert, read_metadata
 from bitnets_tf.deploy import (
     DeploymentError,
     LatencyStats,
@@ -26,7 +26,6 @@ from bitnets_tf.deploy import (
 from bitnets_tf.deploy.images import example_image
 from bitnets_tf.tflite import interpreters
 
-TARGETS = ("lce", "int8", "float")
 # lce files run on stock TFLite with bitnets-tf's kernels when they are built
 LCE_FILE_RUNTIME = "tflite" if interpreters.bitnets_kernels_available() else "lce"
 FASHION_LABELS = list(data.info("fashion_mnist").label_names)
