@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from bitnets_tf.converters.graph import Node
-from bitnets_tf.converters.int8_plan import Discrete, Int8Plan
+from bitnets_tf.converters.int8_plan import Discrete, Int8Plan, Role
 from bitnets_tf.converters.planes import (
     INT8_PLANE_GAIN,
     INT8_PLANE_SCALE,
@@ -127,19 +127,19 @@ class _Builder:
 
     def add(self, node: Node) -> None:
         role = self.plan.role[node.name]
-        if role == "reuse":
+        if role is Role.REUSE:
             outputs = node.call_on({t: self.value(t) for t in node.inputs})
             for tensor, output in zip(node.outputs, tf.nest.flatten(outputs), strict=True):
                 self.values[tensor] = output
-        elif role == "pass":
+        elif role is Role.PASS:
             self.planes[node.outputs[0]] = self.planes[node.inputs[0]]
-        elif role == "planes":
+        elif role is Role.PLANES:
             self.planes[node.outputs[0]] = self._pass_through(node)
-        elif role == "standalone":
+        elif role is Role.STANDALONE:
             self.planes[node.outputs[0]] = self._standalone(self.plan.quantizer_layers[node.name])
         else:
             self._lowered(node)
-        if role != "reuse" or any(t in self.after_planes for t in node.inputs):
+        if role is not Role.REUSE or any(t in self.after_planes for t in node.inputs):
             self.after_planes.update(node.outputs)
 
     def _pass_through(self, node: Node) -> _Planes:

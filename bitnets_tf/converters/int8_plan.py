@@ -19,6 +19,7 @@ Every convolution/dense layer reading planes is rewritten to read them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 import larq as lq
 import numpy as np
@@ -44,6 +45,16 @@ _PASS_THROUGH = (
 _INT8_OPS = {"conv": "CONV_2D", "dense": "FULLY_CONNECTED", "depthwise": "DEPTHWISE_CONV_2D"}
 
 
+class Role(Enum):
+    """What the int8 lowering does with a node."""
+
+    REUSE = "reuse"  # the Keras layer unchanged, on float or int8 tensors
+    LOWERED = "lowered"  # a LoweredLinear: reads and/or emits ±1 planes
+    PASS = "pass"  # identity on planes: a folded batch norm or quantizer layer
+    PLANES = "planes"  # a pass-through layer (max-pool, reshape, ...) applied to planes
+    STANDALONE = "standalone"  # a quantizer layer realised by StandalonePlanes
+
+
 @dataclass
 class Discrete:
     """A discrete tensor ``staircase(x)`` and how it is realised."""
@@ -63,14 +74,11 @@ class Discrete:
 
 @dataclass
 class Int8Plan:
-    """Roles of the nodes: ``reuse`` (unchanged), ``lowered`` (a :class:`LoweredLinear`),
-    ``pass`` (identity on planes: folded batch norm or quantizer layer), ``planes``
-    (pass-through layer applied to planes), ``standalone`` (quantizer layer realised by
-    :class:`StandalonePlanes`)."""
+    """The :class:`Role` of every node, and what the lowered ones read and emit."""
 
     graph: LayerGraph
     linear: dict[str, LinearLayer]
-    role: dict[str, str]
+    role: dict[str, Role]
     reads_planes: dict[str, Discrete]  # lowered layer -> the discrete tensor it reads
     emits: dict[str, Discrete]  # producer -> the discrete tensor it emits
     quantizer_layers: dict[str, Discrete]  # quantizer layer -> the discrete tensor it makes
@@ -143,7 +151,7 @@ class _Planner:
             described = describe_linear(node.layer, node.output_shapes[0])
             if described is not None:
                 self.linear[node.name] = described
-        self.role = {node.name: "reuse" for node in self.graph.nodes}
+        self.role = {node.name: Role.REUSE for node in self.graph.nodes}
         self.reads_planes: dict[str, Discrete] = {}
         self.emits: dict[str, Discrete] = {}
         self.notes: dict[str, str] = {}
@@ -225,7 +233,7 @@ class _Planner:
                 source = self.planes_source(node) if linear else None
                 if source is not None and not lowering_obstacle(linear, source.staircase):
                     self.reads_planes[node.name] = source
-                    self.role[node.name] = "lowered"
+                    self.role[node.name] = Role.LOWERED
                 continue
             if linear is not None and lowering_obstacle(linear, discrete.staircase):
                 self.notes[node.name] = "float ops: " + lowering_obstacle(
@@ -235,17 +243,17 @@ class _Planner:
             self.fold(discrete)
             if discrete.folded:
                 self.emits[discrete.producer.name] = discrete
-                self.role[discrete.producer.name] = "lowered"
+                self.role[discrete.producer.name] = Role.LOWERED
                 if discrete.batch_norm is not None:
-                    self.role[discrete.batch_norm.name] = "pass"
+                    self.role[discrete.batch_norm.name] = Role.PASS
                 for member in discrete.chain:
-                    self.role[member.name] = "planes"
+                    self.role[member.name] = Role.PLANES
             if linear is not None:
                 self.reads_planes[node.name] = discrete
-                self.role[node.name] = "lowered"
+                self.role[node.name] = Role.LOWERED
             else:
                 self.quantizer_layers[node.name] = discrete
-                self.role[node.name] = "pass" if discrete.folded else "standalone"
+                self.role[node.name] = Role.PASS if discrete.folded else Role.STANDALONE
         self.describe()
         return Int8Plan(
             self.graph,
@@ -260,13 +268,13 @@ class _Planner:
     def describe(self) -> None:
         for node in self.graph.nodes:
             role = self.role[node.name]
-            if role == "pass":
+            if role is Role.PASS:
                 self.notes[node.name] = "folded into the previous layer"
-            elif role == "planes":
+            elif role is Role.PLANES:
                 self.notes[node.name] = "on ±1 planes (exact)"
-            elif role == "standalone":
+            elif role is Role.STANDALONE:
                 self.notes[node.name] = "DEPTHWISE_CONV_2D 1×1 (staircase of an int8 tensor)"
-            elif role == "lowered":
+            elif role is Role.LOWERED:
                 self.notes[node.name] = self._lowered_note(node)
 
     def _lowered_note(self, node: Node) -> str:
