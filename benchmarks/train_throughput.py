@@ -98,7 +98,7 @@ def main() -> None:
                 f"ratio {variant} / float ({clock}): median of per-repeat ratios "
                 f"{statistics.median(paired):.3f} (range {min(paired):.3f}-{max(paired):.3f})"
             )
-    print("targets: issue >= 0.8, project >= 0.95")
+    print("target: binary / float >= 0.95 (cpu)")
 
 
 if __name__ == "__main__":
