@@ -42,17 +42,7 @@ from bitnets_tf.zoo import create_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRC = ROOT / "bitnets_tf" / "runtime" / "csrc"
-SOURCES = (
-    "flexbuffer",
-    "bitpack_ops",
-    "bgemm",
-    "bconv",
-    "bconv_output",
-    "parallel",
-    "peak",
-    "register",
-    "delegate",
-)
+PYTHON_BINDING = "pymodule.c"  # the CPython extension's entry point; not part of the library
 COMPILERS = {
     "aarch64": ["aarch64-linux-gnu-gcc"],
     "armv7": ["arm-linux-gnueabihf-gcc", "-mfpu=neon-vfpv4"],
@@ -65,7 +55,7 @@ def cross_compile(arch: str, out: Path) -> Path:
     if shutil.which(compiler) is None:
         sys.exit(f"{compiler} not found: sudo apt-get install {compiler.rsplit('-', 1)[0]}")
     library = out / f"libbitnets_lce_{arch}.so"
-    sources = [str(CSRC / f"{name}.c") for name in SOURCES]
+    sources = sorted(str(path) for path in CSRC.glob("*.c") if path.name != PYTHON_BINDING)
     command = [compiler, "-O3", "-std=c11", "-ffp-contract=off", "-fPIC", "-shared", "-pthread"]
     subprocess.run([*command, *flags, *sources, "-o", str(library), "-lm"], check=True)
     return library
