@@ -94,13 +94,13 @@ def main() -> int:
     silent = 0
     for target in args.targets.split(","):
         outcomes = collections.Counter()
-        reasons = collections.Counter()
+        reasons: dict[str, list[int]] = collections.defaultdict(list)
         details = []
         for seed in seeds:
             outcome, detail = _fuzz_one(seed, target)
             outcomes[outcome] += 1
             if outcome == "refused":
-                reasons[detail] += 1
+                reasons[detail].append(seed)
             elif detail:
                 details.append(f"  {outcome}: {detail}")
         silent += outcomes["silent error"]
@@ -109,8 +109,9 @@ def main() -> int:
             + ", ".join(f"{outcomes[k]} {k}" for k in OUTCOMES),
             flush=True,
         )
-        for reason, count in reasons.most_common():
-            print(f"  refused ×{count}: {reason} …")
+        for reason, refused in sorted(reasons.items(), key=lambda item: -len(item[1])):
+            listed = ", ".join(map(str, refused))
+            print(f"  refused ×{len(refused)}: {reason} … (seeds {listed})")
         print("\n".join(details), flush=True)
     print(f"{silent} silent errors in {time.perf_counter() - start:.0f} s")
     return 1 if silent else 0
