@@ -23,7 +23,8 @@ from tensorflow.lite.python import convert as tflite_convert
 
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.int8_lowering import RoundedStep, build_lowered_model
-from bitnets_tf.converters.int8_plan import Int8Plan, plan_int8
+from bitnets_tf.converters.int8_plan import Int8Plan, Role, plan_int8
+from bitnets_tf.converters.layerwise import CheckpointMap
 from bitnets_tf.converters.planes import (
     INT8_PLANE_SCALE,
     INT8_PLANE_ZERO_POINT,
@@ -43,7 +44,8 @@ class Int8Conversion:
     plan: Int8Plan
     float_ops: list[str]  # operators kept in float32 (stem and head)
     rounded: list[RoundedStep]  # staircases of int8-rounded tensors (exact=False only)
-    float_stream: bool  # some staircase reads a real-valued stream kept in float32
+    checkpoints: CheckpointMap  # where the file holds Keras layers' outputs and signs
+    int8_layers: list[str]  # layers whose real-valued outputs the file rounds to int8
 
 
 def _concrete_function(model: tf.keras.Model):
@@ -214,11 +216,12 @@ def convert_int8(
     plan = plan_int8(model)
     scales = _int8_scales(model, plan.float_tensors_to_threshold(), representative)
     float_stream = exact and (float_head or float_stem)
-    lowered, rounded = build_lowered_model(model, plan, scales, float_stem, float_stream)
+    lowered = build_lowered_model(model, plan, scales, float_stem, float_stream)
+    rounded = lowered.rounded
     if exact:
         check_margins(model, rounded, representative)
     converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [_concrete_function(lowered)], lowered
+        [_concrete_function(lowered.model)], lowered.model
     )
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: keyed_samples(representative)
@@ -234,5 +237,45 @@ def convert_int8(
     float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
     quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
     check_planes_quantization(quantized)
-    float_stream = any(STREAM_BITS_SCOPE in t.name for t in flatbuffer.tensors(calibrated))
-    return Int8Conversion(quantized, plan, float_ops, [] if exact else rounded, float_stream)
+    checkpoints = _checkpoints(model, plan, lowered.levels)
+    return Int8Conversion(
+        quantized,
+        plan,
+        float_ops,
+        [] if exact else rounded,
+        checkpoints,
+        _int8_layers(quantized, checkpoints),
+    )
+
+
+def _checkpoints(model: tf.keras.Model, plan: Int8Plan, levels: dict[str, str]) -> CheckpointMap:
+    """The layers whose outputs the lowered model computes as Keras does (kept unchanged, or
+    replaced by a lowered layer of the same name that emits values, not planes), and the
+    lowered layers emitting the ±1 inputs of sign quantizers."""
+    values = {
+        name
+        for name, role in plan.role.items()
+        if role is Role.REUSE or (role is Role.LOWERED and name not in plan.emits)
+    }
+    return CheckpointMap(model.name, frozenset(values), levels)
+
+
+def _int8_layers(quantized: bytes, checkpoints: CheckpointMap) -> list[str]:
+    """The layers computing real values (not ±1 planes) whose outputs ``quantized`` holds as
+    int8, in file order: float layers between binary ones, or everything in a full-integer
+    model. Their values are ordinary post-training quantization, not float32-exact."""
+    operators = flatbuffer.operators(quantized)
+    computed = {out for op in operators if op.name not in _IO_OPS for out in op.outputs}
+    found: list[str] = []
+    for tensor in flatbuffer.tensors(quantized):
+        scope = tensor.name.split(";")[0].split("/")
+        if (
+            tensor.dtype == "INT8"
+            and tensor.index in computed
+            and len(scope) > 2
+            and scope[0] == checkpoints.scope
+            and scope[1] in checkpoints.values
+            and scope[1] not in found
+        ):
+            found.append(scope[1])
+    return found

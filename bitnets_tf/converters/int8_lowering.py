@@ -111,13 +111,14 @@ class _Builder:
         self.planes: dict[str, _Planes] = {}
         self.after_planes: set[str] = set()  # tensors computed from some planes tensor
         self.rounded: list[RoundedStep] = []  # staircases of int8-rounded tensors
+        self.levels: dict[str, str] = {}  # layer -> the lowered layer emitting its ±1 input
 
     def value(self, tensor: str):
         if tensor in self.values:
             return self.values[tensor]
         planes = self.planes[tensor]
         layout = planes.layout
-        if layout.planes == 1 and (layout.channel == np.arange(len(layout.channel))).all():
+        if layout.is_value:
             value = planes.tensor
         else:
             channels = len(layout.channel) // layout.planes
@@ -189,6 +190,12 @@ class _Builder:
             output = StandalonePlanes(half, (True,), STEM_BITS_SCALE)(output)
         return _Planes(output, layout, weight)
 
+    def _record_levels(self, node: Node, source: Discrete, planes: _Planes) -> None:
+        """Note which lowered layer emits the ±1 input of ``node``'s own sign quantizer (a
+        single plane in channel order), so verification can compare it with Keras's signs."""
+        if source.node is node and source.staircase.levels == 2 and planes.layout.is_value:
+            self.levels[node.name] = planes.tensor._keras_history.layer.name
+
     def _lowered(self, node: Node) -> None:
         linear = self.plan.linear[node.name]
         layer = node.layer
@@ -202,6 +209,7 @@ class _Builder:
                 planes = self._standalone(source)
             else:
                 planes = self.planes[node.inputs[0]]
+            self._record_levels(node, source, planes)
             x = planes.tensor
             axis = _INPUT_AXIS[linear.kind]
             if axis is not None:
@@ -217,8 +225,9 @@ class _Builder:
         if emitted is None:
             if planes is not None:  # a ±1 plane is stored as ±254/255
                 kernel = kernel * INT8_PLANE_GAIN
+            # named as the layer it replaces: the file's tensors of this scope are its output
             output = LoweredLinear(
-                linear.kind, kernel, bias, activation=layer.activation, **options
+                linear.kind, kernel, bias, activation=layer.activation, name=node.name, **options
             )(x)
             self.values[node.outputs[0]] = output
             return
@@ -355,13 +364,24 @@ def _fold_steps(linear, kernel, unit, bias, emitted: Discrete, read: _Read, bits
     return _arrange_planes(stacked, np.stack(biases), linear.kind, linear.kernel.kernel.shape)
 
 
+@dataclass(frozen=True)
+class LoweredModel:
+    """The Keras model the int8 converter quantizes, named as the original so its tensors
+    carry the original model's scope; the layers it keeps or replaces one for one carry the
+    original layer names."""
+
+    model: tf.keras.Model
+    rounded: list[RoundedStep]  # staircases computed from int8-rounded tensors
+    levels: dict[str, str]  # layer -> the lowered layer emitting its ±1 input (one plane)
+
+
 def build_lowered_model(
     model: tf.keras.Model,
     plan: Int8Plan,
     input_scales: dict[str, float],
     float_stem: bool,
     float_stream: bool = False,
-) -> tuple[tf.keras.Model, list[RoundedStep]]:
+) -> LoweredModel:
     """The model with every planned layer replaced (same inputs and outputs), and the
     staircases computed from int8-rounded tensors (inexact near their thresholds).
 
@@ -381,5 +401,5 @@ def build_lowered_model(
     for node in plan.graph.nodes:
         builder.add(node)
     outputs = [builder.value(t) for t in plan.graph.outputs]
-    lowered = tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0])
-    return lowered, builder.rounded
+    lowered = tf.keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
+    return LoweredModel(lowered, builder.rounded, builder.levels)

@@ -17,6 +17,11 @@ Checkpoints are found from the tensor names, which carry the Keras layer scope
   levels or bitpacked (larq-compute-engine: 32 channels per int32 word, bit ``c mod 32`` of
   word ``⌊c/32⌋``, a set bit meaning −1).
 
+A file whose graph is not the Keras model's own (the ``int8`` target quantizes a lowered copy)
+comes with a :class:`CheckpointMap`: which layers keep their Keras output under their own
+name, and for each sign quantizer the lowered layer whose int8 output holds its ±1 input
+(a positive value meaning +1).
+
 Judgement, per checkpoint:
 
 - values agree when ``|y_converted − y_keras| ≤`` :data:`VALUE_TOLERANCE` ``· max|y_keras|``
@@ -56,6 +61,17 @@ LAYERWISE_GUARANTEE = (
     "threshold (float32 rounding)"
 )
 _BITS_PER_WORD = 32
+_CONVERSION_OPS = ("QUANTIZE", "DEQUANTIZE")  # their tensors are re-encodings, not layer outputs
+
+
+@dataclass(frozen=True)
+class CheckpointMap:
+    """Where a converted file built from a rewritten copy of the Keras model holds the Keras
+    model's tensors."""
+
+    scope: str  # the name scope of the file's tensor names (the copy's model name)
+    values: frozenset[str]  # layers the copy computes as Keras does, under the same name
+    levels: dict[str, str]  # layer -> the copy's layer emitting its ±1 input as int8
 
 
 @dataclass
@@ -194,22 +210,51 @@ class _Checkpoints:
     levels: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its quantized input
 
 
-def _find_checkpoints(graph: LayerGraph, model_name: str, model: bytes) -> _Checkpoints:
+def _int8_levels(
+    tensors: dict[int, _Tensor], prefix: tuple[str, ...], elements: int
+) -> list[_Tensor]:
+    """The int8 tensors the layer ``prefix`` computes with ``elements`` values per sample
+    (its dequantized copy may carry the same name, so readers do not tell its output)."""
+    return [
+        t
+        for t in tensors.values()
+        if _within(t.scope, prefix)
+        and t.dtype == "INT8"
+        and t.op not in _CONVERSION_OPS
+        and int(np.prod(t.shape[1:])) == elements
+    ]
+
+
+def _find_checkpoints(
+    graph: LayerGraph, model_name: str, model: bytes, names: CheckpointMap | None = None
+) -> _Checkpoints:
     tensors = _converted_tensors(model)
     found = _Checkpoints()
+    scope_name = names.scope if names is not None else model_name
     for node in graph.nodes:
         if len(node.outputs) != 1:
             continue
-        prefix = (model_name, node.name)
+        prefix = (scope_name, node.name)
         mine = [t for t in tensors.values() if _within(t.scope, prefix)]
         output_shape = (1, *node.output_shapes[0][1:])
         values = [
             t
             for t in mine
-            if t.dtype == "FLOAT32" and t.shape == output_shape and _read_outside(t, prefix)
+            if t.dtype == "FLOAT32"
+            and t.shape == output_shape
+            and t.op not in _CONVERSION_OPS
+            and _read_outside(t, prefix)
         ]
-        if values:
+        if values and (names is None or node.name in names.values):
             found.values[node.name] = max(values, key=lambda t: t.index)
+        if names is not None:
+            source = names.levels.get(node.name)
+            if source is not None:
+                elements = int(np.prod(graph.tensor_shape(node.inputs[0])[1:]))
+                levels = _int8_levels(tensors, (scope_name, source), elements)
+                if levels:
+                    found.levels[node.name] = max(levels, key=lambda t: t.index)
+            continue
         scope = _quantizer_scope(node.layer)
         if scope is None:
             continue
@@ -237,6 +282,8 @@ def _find_checkpoints(graph: LayerGraph, model_name: str, model: bytes) -> _Chec
 def _decode_levels(value: np.ndarray, tensor: _Tensor, channels: int) -> np.ndarray:
     """The quantized values per sample, flattened (positions × channels)."""
     samples = value.shape[0]
+    if tensor.dtype == "INT8":  # ±1 planes, dequantized by the interpreter's runner
+        return np.where(value.reshape(samples, -1) > 0, 1.0, -1.0)
     if tensor.dtype == "INT32":
         words = np.ascontiguousarray(value).view(np.uint32).astype("<u4")
         bits = np.unpackbits(words.view(np.uint8), bitorder="little")
@@ -283,11 +330,17 @@ def _margins(x: np.ndarray, staircase, flips: np.ndarray) -> np.ndarray:
 
 
 class _Walk:
-    def __init__(self, model: tf.keras.Model, converted: bytes, values: dict[int, np.ndarray]):
+    def __init__(
+        self,
+        model: tf.keras.Model,
+        converted: bytes,
+        values: dict[int, np.ndarray],
+        names: CheckpointMap | None,
+    ):
         self.graph = layer_graph(model)
         self.converted_model = converted
         self.converted = values
-        self.checkpoints = _find_checkpoints(self.graph, model.name, converted)
+        self.checkpoints = _find_checkpoints(self.graph, model.name, converted, names)
         self.operators = {t.index: t.op for t in _converted_tensors(converted).values()}
         self.findings: list[Finding] = []
         self.upstream: dict[str, set[str]] = {}
@@ -476,8 +529,14 @@ def end_to_end(
 
 
 def verify_layerwise(
-    model: tf.keras.Model, converted: bytes, inputs: list[np.ndarray], values: dict[int, np.ndarray]
+    model: tf.keras.Model,
+    converted: bytes,
+    inputs: list[np.ndarray],
+    values: dict[int, np.ndarray],
+    checkpoints: CheckpointMap | None = None,
 ) -> LayerwiseResult:
     """Compare ``converted`` with ``model`` checkpoint by checkpoint (see the module
-    docstring); ``values`` from :func:`run_exposed`."""
-    return _Walk(model, converted, values).run(inputs, output_tensors(model, converted))
+    docstring); ``values`` from :func:`run_exposed`; ``checkpoints`` for a file converted
+    from a rewritten copy of ``model``."""
+    walk = _Walk(model, converted, values, checkpoints)
+    return walk.run(inputs, output_tensors(model, converted))

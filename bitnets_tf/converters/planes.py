@@ -90,6 +90,11 @@ class Layout:
     def planes(self) -> int:
         return int(self.plane.max()) + 1
 
+    @property
+    def is_value(self) -> bool:
+        """A single plane in the original channel order: the planes tensor is the value."""
+        return self.planes == 1 and bool((self.channel == np.arange(len(self.channel))).all())
+
 
 def expand_input_axis(kernel: np.ndarray, layout: Layout, axis: int, weight: float) -> np.ndarray:
     """``kernel`` re-indexed along its input ``axis`` to read a planes tensor: position ``k``

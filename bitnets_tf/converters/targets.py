@@ -1,6 +1,6 @@
 """The three conversion targets, one object each: how a Keras model becomes a flatbuffer,
 which interpreter runs it, what the target adds to the report and how its file is judged
-(layer by layer, or end to end only)."""
+(layer by layer, or also on end-to-end rates)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bitnets_tf.converters.audit import ModelAudit
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.int8 import convert_int8
+from bitnets_tf.converters.layerwise import CheckpointMap
 from bitnets_tf.converters.rewrite import rewrite_for_lce
 from bitnets_tf.tflite import flatbuffer
 from bitnets_tf.tflite.batch import run_lce, run_tflite
@@ -44,14 +45,18 @@ class Converted:
     float_ops: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     disagreement_hint: str = ""  # why the file may miss the end-to-end rates, and what to do
+    checkpoints: CheckpointMap | None = None  # a file of a rewritten copy: where its tensors are
+    # layers the file computes inexactly by design (int8-rounded values or signs): where they
+    # stand in the way of the layer-by-layer bound, the target's end-to-end rates decide
+    inexact_layers: list[str] = field(default_factory=list)
 
 
 class Target:
-    """One conversion target. ``layerwise``: its file has one tensor per Keras tensor, so it is
-    verified layer by layer; otherwise only end to end, on the target's rates."""
+    """One conversion target: its file is verified layer by layer, and end to end on the
+    target's rates where the file computes some layers inexactly by design
+    (:attr:`Converted.inexact_layers`)."""
 
     name: str
-    layerwise: bool = True
 
     def convert(self, model: tf.keras.Model, settings: Settings, audit: ModelAudit) -> Converted:
         raise NotImplementedError
@@ -98,7 +103,6 @@ class _Lce(Target):
 
 class _Int8(Target):
     name = "int8"
-    layerwise = False  # the lowered graph (±1 planes, folded thresholds) has no 1:1 tensors
 
     def convert(self, model, settings, audit):
         converted = convert_int8(
@@ -125,19 +129,14 @@ class _Int8(Target):
                 + ", ".join(inexact)
                 + "; use target='lce' or 'float' for this model"
             )
-        elif converted.float_stream:
-            hint = (
-                "The residual stream runs in float32 as in the float target, but an int8 file "
-                "is judged end to end only, where float32 rounding flips at a threshold "
-                "propagate; the float target's layer-by-layer verification counts them as "
-                "legitimate: use target='lce' or 'float' for this model"
-            )
         return Converted(
             converted.flatbuffer,
             float_size,
             float_ops=converted.float_ops,
             notes=notes,
             disagreement_hint=hint,
+            checkpoints=converted.checkpoints,
+            inexact_layers=list(dict.fromkeys(converted.int8_layers + inexact)),
         )
 
     def preparation_notes(self, calibrated_on_representative):
