@@ -24,7 +24,7 @@ from tensorflow.lite.python import convert as tflite_convert
 from bitnets_tf.converters.errors import ConversionError
 from bitnets_tf.converters.int8_lowering import RoundedStep, build_lowered_model
 from bitnets_tf.converters.int8_plan import Int8Plan, Role, plan_int8
-from bitnets_tf.converters.layerwise import CheckpointMap
+from bitnets_tf.converters.layerwise import CheckpointMap, output_tensors
 from bitnets_tf.converters.planes import (
     INT8_PLANE_SCALE,
     INT8_PLANE_ZERO_POINT,
@@ -244,7 +244,7 @@ def convert_int8(
         float_ops,
         [] if exact else rounded,
         checkpoints,
-        _int8_layers(quantized, checkpoints),
+        _int8_layers(model, quantized, checkpoints),
     )
 
 
@@ -260,22 +260,28 @@ def _checkpoints(model: tf.keras.Model, plan: Int8Plan, levels: dict[str, str]) 
     return CheckpointMap(model.name, frozenset(values), levels)
 
 
-def _int8_layers(quantized: bytes, checkpoints: CheckpointMap) -> list[str]:
+def _int8_layers(model: tf.keras.Model, quantized: bytes, checkpoints: CheckpointMap) -> list[str]:
     """The layers computing real values (not ±1 planes) whose outputs ``quantized`` holds as
-    int8, in file order: float layers between binary ones, or everything in a full-integer
-    model. Their values are ordinary post-training quantization, not float32-exact."""
+    int8: float layers between binary ones, or everything in a full-integer model (a model
+    output then comes out of a ``DEQUANTIZE``). Their values are ordinary post-training
+    quantization, not float32-exact."""
     operators = flatbuffer.operators(quantized)
-    computed = {out for op in operators if op.name not in _IO_OPS for out in op.outputs}
+    producer = {out: op for op in operators for out in op.outputs}
     found: list[str] = []
     for tensor in flatbuffer.tensors(quantized):
         scope = tensor.name.split(";")[0].split("/")
+        op = producer.get(tensor.index)
         if (
             tensor.dtype == "INT8"
-            and tensor.index in computed
+            and op is not None
+            and op.name not in _IO_OPS
             and len(scope) > 2
             and scope[0] == checkpoints.scope
             and scope[1] in checkpoints.values
-            and scope[1] not in found
         ):
             found.append(scope[1])
-    return found
+    for name, tensor in zip(model.output_names, output_tensors(model, quantized), strict=True):
+        op = producer.get(tensor)
+        if op is not None and op.name == "DEQUANTIZE":
+            found.append(model.get_layer(name).name)
+    return list(dict.fromkeys(found))

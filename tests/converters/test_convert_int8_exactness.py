@@ -8,8 +8,10 @@ refused with the layer named."""
 import numpy as np
 import pytest
 import tensorflow as tf
+from support.convert_models import binary_mlp, plus_minus_one
 
 from bitnets_tf.converters import ConversionError, convert
+from bitnets_tf.converters.layerwise import run_exposed, verify_layerwise
 from bitnets_tf.layers import QuantConv2D, QuantDense, RPReLU
 from bitnets_tf.tflite.batch import run_tflite
 
@@ -107,6 +109,43 @@ def test_a_sign_after_rprelu_is_exact_on_fresh_inputs(seed):
     result = convert(model, target="int8", float_reference=False, progress=False)
     relative = _fresh_relative_errors(model, result.flatbuffer, seed)
     assert relative.max() <= 1e-4, relative.max()
+
+
+def test_an_exact_int8_file_is_held_to_the_layerwise_bound_and_rechecks_on_fresh_inputs():
+    """No real value of this file is int8-rounded, so its guarantee is the layer-by-layer one
+    alone; ``result.checkpoints`` lets a user re-check the file on other inputs, the sign
+    of the RPReLU output compared as int8 ±1 planes."""
+    tf.keras.utils.set_random_seed(0)
+    model = _sign_after_rprelu()
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    assert "inexactly" not in result.report.tolerance
+    assert "first error" not in result.report.layerwise
+    fresh = np.random.default_rng(5).standard_normal((64, 8, 8, 4)).astype(np.float32)
+    values = run_exposed(result.flatbuffer, [fresh], run_tflite)
+    compared = verify_layerwise(model, result.flatbuffer, [fresh], values, result.checkpoints)
+    assert compared.agrees, compared.describe()
+    sign_layer = model.layers[-2].name  # the dense layer whose input quantizer is the sign
+    assert any(f.kind == "levels" and f.layer == sign_layer for f in compared.findings)
+
+
+def test_a_full_integer_file_names_its_int8_layers_and_is_judged_on_rates_there():
+    """A full-integer model rounds the head's real values to int8: the guarantee names the
+    layer, and the end-to-end rates decide."""
+    tf.keras.utils.set_random_seed(0)
+    model = binary_mlp()
+    inputs = plus_minus_one((48,), 32, seed=3)
+    result = convert(
+        model,
+        target="int8",
+        sample_inputs=inputs,
+        float_head=False,
+        float_stem=False,
+        float_reference=False,
+        progress=False,
+    )
+    assert result.report.verified
+    assert "inexactly by design (int8)" in result.report.tolerance
+    assert repr(model.layers[-1].name) in result.report.tolerance
 
 
 def test_approximate_int8_is_an_opt_in_judged_on_end_to_end_rates():

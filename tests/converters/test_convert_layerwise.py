@@ -132,11 +132,13 @@ def test_every_kind_of_corruption_is_caught_and_named(block):
     assert result.culprit.op == "CONV_2D"
 
 
-def _int8_mutations(model_bytes):
-    """(what, mutated flatbuffer, layer that must be blamed or covered, operator named) for
-    the int8 file of the block: the float32 step computing the second RSign's ±1 planes from
-    the residual stream, and the float32 convolution reading the first planes."""
+def _int8_mutations(model, model_bytes):
+    """(what, mutated flatbuffer, layer that must be blamed or covered) for the int8 file of
+    the block: the float32 step computing the second RSign's ±1 planes from the residual
+    stream (its levels are checked at the 1×1 convolution that RSign belongs to), and the
+    float32 convolution reading the first planes."""
     names = _names(model_bytes)
+    one_by_one = [layer.name for layer in model.layers if "conv" in layer.name][-1]
     (step, *_) = [
         op
         for op in _operators(model_bytes, "DEPTHWISE_CONV_2D")
@@ -154,7 +156,7 @@ def _int8_mutations(model_bytes):
         values += 0.25 * np.abs(values).max()
 
     return [
-        ("threshold", _mutated(model_bytes, step.inputs[2], shift_thresholds), "quant_conv2d_2"),
+        ("threshold", _mutated(model_bytes, step.inputs[2], shift_thresholds), one_by_one),
         (
             "multiplier",
             _mutated(model_bytes, conv.inputs[1], lambda v: v.__imul__(1.1)),
@@ -178,7 +180,7 @@ def test_every_kind_of_int8_corruption_is_caught_and_named(block):
         model, int8.flatbuffer, [x], run_exposed(int8.flatbuffer, [x], run_tflite), int8.checkpoints
     )
     assert unchanged.agrees, unchanged.describe()
-    for what, mutated, layer in _int8_mutations(int8.flatbuffer):
+    for what, mutated, layer in _int8_mutations(model, int8.flatbuffer):
         values = run_exposed(mutated, [x], run_tflite)
         result = verify_layerwise(model, mutated, [x], values, int8.checkpoints)
         assert not result.agrees, what
