@@ -4,7 +4,9 @@ lce, int8 and float32 .tflite.
 Each model runs in its own process (so the peak RSS is its own). It is converted to all three
 targets twice: with random batch-norm statistics ("trained-like") and after a few
 ``model.fit`` steps on generated data with a softmax head (batch norms near their defaults, as
-a user's first try has them) — the verification outcome of each is a column. The conversion
+a user's first try has them) — the verification outcome of each is a column; each fitted
+file is also re-run from its bytes on 64 fresh inputs and compared with Keras on logits
+(share of samples within 2 % of max|logit|, share of equal argmaxes). The conversion
 time of ``convert(..., target="lce")`` (verification included) is divided by the time of
 larq-compute-engine's own ``convert_keras_model`` on the same model. Single-image latency is
 measured in one process with interleaved repeats, one thread each: larq-compute-engine's
@@ -27,19 +29,23 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 import numpy as np
 import tensorflow as tf
 from runtime_bench import latencies  # the same interleaved timing (this folder)
+from support.convert_models import agreement_rates, file_logits
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import TARGETS, ConversionError, convert
 from bitnets_tf.converters.quiet import captured_output
 from bitnets_tf.converters.report import format_table
+from bitnets_tf.tflite.batch import run_lce, run_tflite
 from bitnets_tf.tflite.interpreters import lce_interpreter, stock_interpreter
 from bitnets_tf.zoo import create_model, list_models
 
 SIZE_TARGET = 1 / 25
+RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
 
 
 def _input_shape(name: str, size: int) -> tuple[int, int, int]:
@@ -84,16 +90,22 @@ def _fitted(model: tf.keras.Model, shape: tuple) -> tf.keras.Model:
     return fitted
 
 
-def _verdicts(model: tf.keras.Model) -> str:
-    """Per target: ✓ verified, or the first words of the refusal."""
+def _verdicts(model: tf.keras.Model, shape: tuple) -> str:
+    """Per target: ✓ and the written file's agreement with Keras on 64 fresh inputs, re-run
+    from its bytes and compared on logits (share of samples within 2 % of max|logit|, share of
+    argmaxes), or the first words of the refusal."""
+    fresh = np.random.default_rng(2).standard_normal((64, *shape)).astype(np.float32)
     verdicts = []
     for target in TARGETS:
         try:
-            convert(model, target=target, float_reference=False, progress=False)
-            verdicts.append(f"{target} ✓")
+            result = convert(model, target=target, float_reference=False, progress=False)
         except ConversionError as error:
             print(f"  fitted {model.name} {target}: {error}", file=sys.stderr)
             verdicts.append(f"{target} refused")
+            continue
+        expected, actual = file_logits(model, result.flatbuffer, RUNNERS[target], fresh)
+        samples, argmax = agreement_rates(expected, actual, relative_error=0.02)
+        verdicts.append(f"{target} ✓ {samples:.0%}/{argmax:.0%}")
     return ", ".join(verdicts)
 
 
@@ -118,7 +130,7 @@ def benchmark(name: str, size: int, repeats: int) -> list[str]:
     shape = _input_shape(name, size)
     with captured_output():
         model = create_model(name, input_shape=shape, num_classes=10)
-    fitted = _verdicts(_fitted(model, shape))
+    fitted = _verdicts(_fitted(model, shape), shape)
     _trained_like_batch_norms(model)
     time_ratio = _time_ratio_to_lce(model)
     sample = np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32)
@@ -198,7 +210,7 @@ def main() -> None:
         "int8/float time",
         "targets met",
         "failed verification",
-        "fitted + softmax",
+        "fitted + softmax: samples/argmax agreeing",
         "convert/LCE time",
         "peak RSS",
     ]

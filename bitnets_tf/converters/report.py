@@ -40,7 +40,7 @@ class ConversionReport:
     verification_seconds: float = 0.0
     max_abs_error: float | None = None
     argmax_agreement: float | None = None
-    layerwise: str | None = None  # the layer-by-layer comparison (lce and float targets)
+    layerwise: str | None = None  # the layer-by-layer comparison
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
