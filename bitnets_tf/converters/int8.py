@@ -127,8 +127,12 @@ def check_margins(
         )
 
 
-def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list[str], list[str]]:
-    """Output tensor names and op names of the operators to keep in float32.
+def _float_tensor_names(
+    calibrated: bytes, head: bool, stem: bool
+) -> tuple[list[str], list[str], set[str]]:
+    """Output tensor names and op names of the operators to keep in float32, and the op types
+    to keep float32 everywhere: the quantizer finds a node by the name of its single output,
+    so an operator with several outputs (``SPLIT``) can only be kept float32 by its type.
 
     Head: operators downstream of some planes tensor from which no planes operator is
     reachable. Stem: the float-stem bits operators and everything they are computed from.
@@ -172,7 +176,8 @@ def _float_tensor_names(calibrated: bytes, head: bool, stem: bool) -> tuple[list
         keep |= upstream_of(producing(STEM_BITS_SCOPE))
     keep |= upstream_of(producing(STREAM_BITS_SCOPE), frozenset(op.index for op in planes_ops))
     kept = [op for op in ops if op.index in keep and op.name not in _IO_OPS]
-    return [names[t] for op in kept for t in op.outputs], [op.name for op in kept]
+    several_outputs = {op.name for op in kept if len(op.outputs) > 1}
+    return [names[t] for op in kept for t in op.outputs], [op.name for op in kept], several_outputs
 
 
 def check_planes_quantization(quantized: bytes) -> None:
@@ -234,8 +239,12 @@ def convert_int8(
     # model it would also build.
     converter._experimental_calibrate_only = True
     calibrated = converter.convert()
-    float_names, float_ops = _float_tensor_names(calibrated, head=float_head, stem=float_stem)
-    quantized = tflite_convert.mlir_quantize(calibrated, denylisted_nodes=float_names or None)
+    float_names, float_ops, float_types = _float_tensor_names(
+        calibrated, head=float_head, stem=float_stem
+    )
+    quantized = tflite_convert.mlir_quantize(
+        calibrated, denylisted_nodes=float_names or None, denylisted_ops=float_types or None
+    )
     check_planes_quantization(quantized)
     checkpoints = _checkpoints(model, plan, lowered.levels)
     return Int8Conversion(

@@ -111,6 +111,32 @@ def test_a_sign_after_rprelu_is_exact_on_fresh_inputs(seed):
     assert relative.max() <= 1e-4, relative.max()
 
 
+def _grouped_conv_stem() -> tf.keras.Model:
+    """A float stem with a grouped convolution written as split → convolutions → concat
+    (as in larq-zoo's MeliusNet), then a binary convolution."""
+    inputs = L.Input((8, 8, 3))
+    x = L.ReLU()(L.Conv2D(8, 3, padding="same")(inputs))
+    groups = L.Lambda(lambda t: tf.split(t, 2, axis=-1), name="groups")(x)
+    convolved = [L.Conv2D(4, 3, padding="same")(group) for group in groups]
+    x = L.BatchNormalization()(L.Concatenate()(convolved))
+    x = QuantConv2D(8, 3, input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)(
+        x
+    )
+    return tf.keras.Model(inputs, L.Dense(3)(L.Flatten()(x)))
+
+
+def test_a_float_stem_with_a_split_stays_float32_and_exact():
+    """The quantizer finds operators by their output's name; a SPLIT has several outputs, so
+    it is kept float32 by its type, and the stem's signs stay exact."""
+    tf.keras.utils.set_random_seed(0)
+    model = _grouped_conv_stem()
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    assert "inexactly" not in result.report.tolerance, result.report.tolerance
+    assert "SPLIT" in result.report.float_ops
+    relative = _fresh_relative_errors(model, result.flatbuffer, 0)
+    assert relative.max() <= 1e-4, relative.max()
+
+
 def test_an_exact_int8_file_is_held_to_the_layerwise_bound_and_rechecks_on_fresh_inputs():
     """No real value of this file is int8-rounded, so its guarantee is the layer-by-layer one
     alone; ``result.checkpoints`` lets a user re-check the file on other inputs, the sign
