@@ -321,19 +321,17 @@ def _logits_call(node: Node, values: dict[str, tf.Tensor]):
         return node.call_on(values)
 
 
-def _flips(converted: np.ndarray, keras: np.ndarray) -> np.ndarray:
-    """Where the quantized values differ by more than :data:`_LEVEL_ATOL` (a mask shaped like
-    them); the float64 comparison runs only where they are not identical."""
-    flips = converted != keras
-    where = np.nonzero(flips)
+def _flips(converted: np.ndarray, keras: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The indices (as from ``np.nonzero``) where the quantized values differ by more than
+    :data:`_LEVEL_ATOL`; the float64 comparison runs only where they are not identical."""
+    where = np.nonzero(converted != keras)
     close = np.isclose(
         converted[where].astype(np.float64),
         keras[where].astype(np.float64),
         rtol=0,
         atol=_LEVEL_ATOL,
     )
-    flips[where] = ~close
-    return flips
+    return tuple(index[~close] for index in where)
 
 
 def _margins(x: np.ndarray, staircase, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -476,7 +474,7 @@ class _Walk:
         converted = _decode_levels(self.take(tensor.index), tensor, x.shape[-1])
         if staircase.name != "binary":  # float levels of a ternary staircase: w·Σ s_p
             converted = converted.reshape(keras.shape)
-        flipped = np.nonzero(_flips(converted, keras))
+        flipped = _flips(converted, keras)
         thresholds = np.concatenate([np.ravel(s.threshold) for s in staircase.steps])
         magnitude = np.maximum(np.abs(x.reshape(samples, -1)).max(axis=1), np.abs(thresholds).max())
         bound = FLIP_MARGIN * magnitude
@@ -573,15 +571,15 @@ def run_exposed(
     ``run(flatbuffer, inputs)`` runs a flatbuffer in the target's interpreter and returns its
     outputs in the order of the subgraph's outputs; it is given a few samples at a time."""
     exposed, outputs = expose_tensors(model, tensors)
-    parts: list[list[np.ndarray]] = [[] for _ in outputs]
-    for start in range(0, len(inputs[0]), _CHUNK):
-        chunk = run(exposed, [x[start : start + _CHUNK] for x in inputs])
-        for part, value in zip(parts, chunk, strict=True):
-            part.append(value)
-    values = {}
-    for tensor, part in zip(outputs, parts, strict=True):
-        values[tensor] = np.concatenate(part)
-        part.clear()
+    samples = len(inputs[0])
+    values: dict[int, np.ndarray] = {}
+    for start in range(0, samples, _CHUNK):
+        part = [x[start : start + _CHUNK] for x in inputs]
+        for tensor, value in zip(outputs, run(exposed, part), strict=True):
+            rows = len(value) // len(part[0])  # per sample
+            if tensor not in values:
+                values[tensor] = np.empty((samples * rows, *value.shape[1:]), value.dtype)
+            values[tensor][start * rows : start * rows + len(value)] = value
     return values
 
 
