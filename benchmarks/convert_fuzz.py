@@ -6,11 +6,12 @@ A *silent error* is a conversion that ``convert`` verified but whose file, re-ru
 bytes, misses the target's own tolerance on the fresh inputs (logits compared where the model
 ends in a softmax). Such a miss is examined on the fresh inputs checkpoint by checkpoint (an
 ``int8`` file only where it computes no layer int8-inexactly by design; otherwise the rates are
-its guarantee and a miss is a silent error): if every operator output of the file
-agrees with Keras computed from the file's own earlier values (within 1e-4·max|y|, signs
-differing only within float rounding of their threshold), the difference from Keras run end to
-end comes from float rounding that moved a value across a later threshold (typically an exact
-tie, e.g. a sum of ±1 terms that is exactly 0) and is counted as *rounding flips*; otherwise it
+its guarantee and a miss is a silent error): if every checkpoint of the file (a tensor that
+stands for a Keras layer's output or quantized input) agrees with Keras computed from the
+file's own earlier values (within 1e-4·max|y|, signs differing only within float rounding of
+their threshold), the difference from Keras run end to end comes from float rounding that
+moved a value across a later threshold (typically an exact tie, e.g. a sum of ±1 terms that is
+exactly 0) and is counted as *rounding flips*; otherwise it
 is a silent error naming the first wrong operator. Refusals (``ConversionError``) are counted
 by their first words. The target is 0 silent errors.
 

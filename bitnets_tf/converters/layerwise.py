@@ -335,8 +335,8 @@ def _flips(converted: np.ndarray, keras: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _margins(x: np.ndarray, staircase, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Distance of the pre-activations ``x`` (samples × positions) at ``where`` (sample and
-    position indices) from their nearest threshold."""
+    """Distance of the pre-activations ``x`` (samples first, channels last) at ``where``
+    (sample and flattened position indices) from their nearest threshold."""
     channels = x.shape[-1]
     values = x.reshape(x.shape[0], -1)[where].astype(np.float64)
     channel = where[1] % channels
