@@ -6,11 +6,12 @@ A *silent error* is a conversion that ``convert`` verified but whose file, re-ru
 bytes, misses the target's own tolerance on the fresh inputs (logits compared where the model
 ends in a softmax). Such a miss is examined on the fresh inputs checkpoint by checkpoint (an
 ``int8`` file only where it computes no layer int8-inexactly by design; otherwise the rates are
-its guarantee and a miss is a silent error): if every operator output of the file
-agrees with Keras computed from the file's own earlier values (within 1e-4·max|y|, signs
-differing only within float rounding of their threshold), the difference from Keras run end to
-end comes from float rounding that moved a value across a later threshold (typically an exact
-tie, e.g. a sum of ±1 terms that is exactly 0) and is counted as *rounding flips*; otherwise it
+its guarantee and a miss is a silent error): if every checkpoint of the file (a tensor that
+stands for a Keras layer's output or quantized input) agrees with Keras computed from the
+file's own earlier values (within 1e-4·max|y|, signs differing only within float rounding of
+their threshold), the difference from Keras run end to end comes from float rounding that
+moved a value across a later threshold (typically an exact tie, e.g. a sum of ±1 terms that is
+exactly 0) and is counted as *rounding flips*; otherwise it
 is a silent error naming the first wrong operator. Refusals (``ConversionError``) are counted
 by their first words. The target is 0 silent errors.
 
@@ -36,7 +37,7 @@ from support.convert_models import agreement_rates, file_logits, random_architec
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
-from bitnets_tf.converters.layerwise import run_exposed, verify_layerwise
+from bitnets_tf.converters.layerwise import checked_tensors, run_exposed, verify_layerwise
 from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
@@ -70,7 +71,10 @@ def _fuzz_one(seed: int, target: str) -> tuple[str, str]:
             return "silent error", rates
         inputs = [fresh[:64]]
         run = RUNNERS[target]
-        values = run_exposed(result.flatbuffer, inputs, lambda m, x: run(m, x, model.input_names))
+        tensors = checked_tensors(model, result.flatbuffer, result.checkpoints)
+        values = run_exposed(
+            result.flatbuffer, inputs, lambda m, x: run(m, x, model.input_names), tensors
+        )
         compared = verify_layerwise(model, result.flatbuffer, inputs, values, result.checkpoints)
         if not compared.agrees:
             return "silent error", f"{rates}; {compared.describe()}"

@@ -34,6 +34,7 @@ from bitnets_tf.converters.graph import inline_nested_models
 from bitnets_tf.converters.layerwise import (
     LAYERWISE_GUARANTEE,
     CheckpointMap,
+    checked_tensors,
     end_to_end,
     run_exposed,
     verify_layerwise,
@@ -339,7 +340,12 @@ def _verify(
     start = time.perf_counter()
     try:
         with captured_output() as log:
-            values = run_exposed(model_bytes, inputs, lambda m, x: job.run(m, x, model.input_names))
+            values = run_exposed(
+                model_bytes,
+                inputs,
+                lambda m, x: job.run(m, x, model.input_names),
+                checked_tensors(model, model_bytes, converted.checkpoints),
+            )
     except Exception as error:
         raise ConversionError(
             f"The converted {target} model does not run in its interpreter: {_first_line(error)}",

@@ -41,6 +41,8 @@ blamed on the earliest uncleared disagreement upstream of it.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import larq as lq
@@ -62,6 +64,8 @@ LAYERWISE_GUARANTEE = (
 )
 _BITS_PER_WORD = 32
 _CONVERSION_OPS = ("QUANTIZE", "DEQUANTIZE")  # their tensors are re-encodings, not layer outputs
+_LEVEL_ATOL = 1e-6  # quantized values closer than this are the same level
+_CHUNK = 8  # samples per interpreter run
 
 
 @dataclass(frozen=True)
@@ -135,14 +139,14 @@ class LayerwiseResult:
         return text
 
 
-def expose_all_tensors(model: bytes) -> tuple[bytes, list[int]]:
-    """``model`` with every operator output also marked as a model output (the operators and
-    constants are unchanged; the tensors are only kept), and the output tensor indices in
-    order: the original outputs first."""
+def expose_tensors(model: bytes, tensors: Sequence[int]) -> tuple[bytes, list[int]]:
+    """``model`` with ``tensors`` (operator outputs) also marked as model outputs (the
+    operators and constants are unchanged; the tensors are only kept), and the output tensor
+    indices in order: the original outputs first."""
     graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
     subgraph = graph.subgraphs[0]
     outputs = [int(t) for t in subgraph.outputs]
-    outputs += [int(t) for op in subgraph.operators for t in op.outputs if int(t) not in outputs]
+    outputs += [int(t) for t in dict.fromkeys(tensors) if int(t) not in outputs]
     subgraph.outputs = np.asarray(outputs, np.int32)
     return bytes(flatbuffer_utils.convert_object_to_bytearray(graph)), outputs
 
@@ -282,14 +286,15 @@ def _find_checkpoints(
 def _decode_levels(value: np.ndarray, tensor: _Tensor, channels: int) -> np.ndarray:
     """The quantized values per sample, flattened (positions × channels)."""
     samples = value.shape[0]
+    plus, minus = np.float32(1), np.float32(-1)
     if tensor.dtype == "INT8":  # ±1 planes, dequantized by the interpreter's runner
-        return np.where(value.reshape(samples, -1) > 0, 1.0, -1.0)
+        return np.where(value.reshape(samples, -1) > 0, plus, minus)
     if tensor.dtype == "INT32":
         words = np.ascontiguousarray(value).view(np.uint32).astype("<u4")
         bits = np.unpackbits(words.view(np.uint8), bitorder="little")
         bits = bits.reshape(*value.shape[:-1], -1)[..., :channels]
-        return np.where(bits.reshape(samples, -1), -1.0, 1.0)
-    return value.reshape(samples, -1).astype(np.float64)
+        return np.where(bits.reshape(samples, -1), minus, plus)
+    return value.reshape(samples, -1)
 
 
 def _softmax_input(model: bytes, output: int) -> int | None:
@@ -316,17 +321,55 @@ def _logits_call(node: Node, values: dict[str, tf.Tensor]):
         return node.call_on(values)
 
 
-def _margins(x: np.ndarray, staircase, flips: np.ndarray) -> np.ndarray:
-    """Distance of each flipped pre-activation from its nearest threshold."""
-    samples = x.shape[0]
+def _flips(converted: np.ndarray, keras: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The indices (as from ``np.nonzero``) where the quantized values differ by more than
+    :data:`_LEVEL_ATOL`; the float64 comparison runs only where they are not identical."""
+    where = np.nonzero(converted != keras)
+    close = np.isclose(
+        converted[where].astype(np.float64),
+        keras[where].astype(np.float64),
+        rtol=0,
+        atol=_LEVEL_ATOL,
+    )
+    return tuple(index[~close] for index in where)
+
+
+def _margins(x: np.ndarray, staircase, where: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Distance of the pre-activations ``x`` (samples first, channels last) at ``where``
+    (sample and flattened position indices) from their nearest threshold."""
     channels = x.shape[-1]
-    flat = x.reshape(samples, -1)
-    channel = np.tile(np.arange(channels), flat.shape[1] // channels)
-    distance = np.full(flat.shape, np.inf)
+    values = x.reshape(x.shape[0], -1)[where].astype(np.float64)
+    channel = where[1] % channels
+    distance = np.full(values.shape, np.inf)
     for step in staircase.steps:
         threshold = np.broadcast_to(np.asarray(step.threshold, np.float64), (channels,))
-        distance = np.minimum(distance, np.abs(flat - threshold[channel]))
-    return np.where(flips, distance, 0.0)
+        distance = np.minimum(distance, np.abs(values - threshold[channel]))
+    return distance
+
+
+def _largest_difference(converted: np.ndarray, keras: np.ndarray) -> tuple[float, int]:
+    """``max |converted − keras|`` (float64, NaN if any difference is) and the flat index of
+    its first occurrence, one sample at a time (no float64 copy of the whole tensor)."""
+    largest, where = -1.0, 0
+    for sample, (ours, theirs) in enumerate(zip(converted, keras, strict=True)):
+        error = np.abs(ours.astype(np.float64) - theirs)
+        value = error.max()
+        if value > largest or (np.isnan(value) and not np.isnan(largest)):
+            largest, where = float(value), sample * error.size + int(error.argmax())
+    return largest, where
+
+
+def _releases(graph: LayerGraph) -> dict[str, list[str]]:
+    """For each node, the tensors it is the last reader of (model outputs are kept)."""
+    last: dict[str, str] = {}
+    for node in graph.nodes:
+        for tensor in node.inputs:
+            last[tensor] = node.name
+    released: dict[str, list[str]] = {}
+    for tensor, node in last.items():
+        if tensor not in graph.outputs:
+            released.setdefault(node, []).append(tensor)
+    return released
 
 
 class _Walk:
@@ -340,12 +383,37 @@ class _Walk:
         self.graph = layer_graph(model)
         self.converted_model = converted
         self.converted = values
+        self.outputs = output_tensors(model, converted)
+        self.output_nodes = {
+            self.graph.producer[t].name: i for i, t in enumerate(self.graph.outputs)
+        }
         self.checkpoints = _find_checkpoints(self.graph, model.name, converted, names)
         self.operators = {t.index: t.op for t in _converted_tensors(converted).values()}
+        self.compared = {node.name: self.compared_tensor(node) for node in self.graph.nodes}
+        reads = [tensor for _, tensor in filter(None, self.compared.values())]
+        self.reads = Counter(reads + [t.index for t in self.checkpoints.levels.values()])
         self.findings: list[Finding] = []
         self.upstream: dict[str, set[str]] = {}
         self.unchecked: dict[str, tuple[str, ...]] = {}  # tensor -> layers since a checkpoint
         self.legitimate_flips = 0
+
+    def compared_tensor(self, node: Node) -> tuple[str, int] | None:
+        """The kind of comparison and the converted tensor compared with ``node``'s output: a
+        model output (its logits in front of a final ``SOFTMAX``) or a value checkpoint."""
+        index = self.output_nodes.get(node.name)
+        if index is None:
+            checkpoint = self.checkpoints.values.get(node.name)
+            return None if checkpoint is None else ("value", checkpoint.index)
+        if _ends_in_softmax(node.layer):
+            logits = _softmax_input(self.converted_model, self.outputs[index])
+            if logits is not None:
+                return "logits", logits
+        return "value", self.outputs[index]
+
+    def take(self, tensor: int) -> np.ndarray:
+        """The converted values of ``tensor``, released at the walk's last read of them."""
+        self.reads[tensor] -= 1
+        return self.converted[tensor] if self.reads[tensor] else self.converted.pop(tensor)
 
     def ancestors(self, node: Node) -> set[str]:
         """Names of the layers ``node`` depends on (itself included)."""
@@ -369,25 +437,29 @@ class _Walk:
             if not finding.agrees and finding.layer in names:
                 finding.cleared = True
 
-    def compare_values(self, node: Node, kind: str, keras: np.ndarray, tensor: int) -> bool:
-        converted = self.converted[tensor].reshape(keras.shape).astype(np.float64)
-        error = np.abs(converted - keras)
+    def compare_values(
+        self, node: Node, kind: str, tensor: int, keras: np.ndarray
+    ) -> np.ndarray | None:
+        """Record how the converted ``tensor`` compares with Keras's ``keras``; its values
+        when they agree, else None."""
+        converted = self.take(tensor).reshape(keras.shape)
+        largest, where = _largest_difference(converted, keras)
         scale = float(np.abs(keras).max()) or 1.0
-        worst = np.unravel_index(int(error.argmax()), error.shape)
         finding = Finding(
             node.name,
             self.operators.get(tensor, "?"),
             kind,
-            max_error=float(error.max()),
+            max_error=largest,
             scale=scale,
-            channel=int(worst[-1]) if error.ndim > 1 else None,
-            agrees=bool(error.max() <= VALUE_TOLERANCE * scale),
+            channel=where % keras.shape[-1] if keras.ndim > 1 else None,
+            agrees=bool(largest <= VALUE_TOLERANCE * scale),
             covers=self.covered(node),
         )
         self.findings.append(finding)
-        if finding.agrees:
-            self.clear_upstream(node)
-        return finding.agrees
+        if not finding.agrees:
+            return None
+        self.clear_upstream(node)
+        return converted
 
     def quantized_input(self, node: Node, x: np.ndarray) -> np.ndarray | None:
         """The converted model's quantized input of ``node`` when its flips are legitimate
@@ -397,26 +469,25 @@ class _Walk:
             return None
         quantizer = node.layer.input_quantizer
         staircase = activation_staircase(quantizer)
-        keras = np.asarray(quantizer(tf.constant(x)), np.float64).reshape(x.shape[0], -1)
-        converted = _decode_levels(self.converted[tensor.index], tensor, x.shape[-1])
+        samples = x.shape[0]
+        keras = np.asarray(quantizer(tf.constant(x))).reshape(samples, -1)
+        converted = _decode_levels(self.take(tensor.index), tensor, x.shape[-1])
         if staircase.name != "binary":  # float levels of a ternary staircase: w·Σ s_p
             converted = converted.reshape(keras.shape)
-        flips = ~np.isclose(converted, keras, rtol=0, atol=1e-6)
+        flipped = _flips(converted, keras)
         thresholds = np.concatenate([np.ravel(s.threshold) for s in staircase.steps])
-        magnitude = np.maximum(
-            np.abs(x.reshape(x.shape[0], -1)).max(axis=1), np.abs(thresholds).max()
-        )
-        bound = FLIP_MARGIN * magnitude[:, None]
-        margins = _margins(x.astype(np.float64), staircase, flips)
-        bad = flips & (margins > bound)
+        magnitude = np.maximum(np.abs(x.reshape(samples, -1)).max(axis=1), np.abs(thresholds).max())
+        bound = FLIP_MARGIN * magnitude
+        margins = _margins(x, staircase, flipped)
+        bad = margins > bound[flipped[0]]
         finding = Finding(
             node.name,
             tensor.op,
             "levels",
             max_error=float(margins[bad].max()) if bad.any() else 0.0,
             scale=float(bound.max()),
-            channel=int(np.argwhere(bad)[0][1] % x.shape[-1]) if bad.any() else None,
-            flips=int((flips & ~bad).sum()),
+            channel=int(flipped[1][bad][0] % x.shape[-1]) if bad.any() else None,
+            flips=int((~bad).sum()),
             bad_flips=int(bad.sum()),
             agrees=not bad.any(),
         )
@@ -424,7 +495,7 @@ class _Walk:
         if not finding.agrees:
             return None
         self.legitimate_flips += finding.flips
-        return converted.reshape(x.shape).astype(np.float32)
+        return converted.reshape(x.shape)
 
     def call(self, node: Node, values: dict[str, tf.Tensor], logits: bool) -> tf.Tensor:
         if node.name in self.checkpoints.levels:
@@ -435,34 +506,29 @@ class _Walk:
                     return _logits_call(node, values) if logits else node.call_on(values)
         return _logits_call(node, values) if logits else node.call_on(values)
 
-    def run(self, inputs: list[np.ndarray], outputs: list[int]) -> LayerwiseResult:
+    def run(self, inputs: list[np.ndarray]) -> LayerwiseResult:
         values: dict[str, tf.Tensor] = {
             t: tf.constant(x) for t, x in zip(self.graph.inputs, inputs, strict=True)
         }
-        output_nodes = {self.graph.producer[t].name: i for i, t in enumerate(self.graph.outputs)}
+        releases = _releases(self.graph)
         result = LayerwiseResult(layers=len(self.graph.nodes))
         failing: list[Node] = []
         for node in self.graph.nodes:
-            index = output_nodes.get(node.name)
-            logits_tensor = None
-            if index is not None and _ends_in_softmax(node.layer):
-                logits_tensor = _softmax_input(self.converted_model, outputs[index])
-            out = self.call(node, values, logits=logits_tensor is not None)
-            keras = np.asarray(out, np.float64)
-            if index is not None:
-                tensor = logits_tensor if logits_tensor is not None else outputs[index]
-                kind = "logits" if logits_tensor is not None else "value"
-                if not self.compare_values(node, kind, keras, tensor):
+            compared = self.compared[node.name]
+            logits = compared is not None and compared[0] == "logits"
+            out = self.call(node, values, logits)
+            for tensor in releases.get(node.name, ()):
+                del values[tensor]
+            if node.name in self.output_nodes:
+                if self.compare_values(node, *compared, np.asarray(out)) is None:
                     failing.append(node)
-                if logits_tensor is not None:
-                    out = tf.nn.softmax(out)
-                values[node.outputs[0]] = out
+                values[node.outputs[0]] = tf.nn.softmax(out) if logits else out
                 continue
-            checkpoint = self.checkpoints.values.get(node.name)
             covered = self.covered(node)
-            if checkpoint is not None:
-                if self.compare_values(node, "value", keras, checkpoint.index):
-                    out = tf.constant(self.converted[checkpoint.index].reshape(keras.shape))
+            if compared is not None:
+                agreed = self.compare_values(node, *compared, np.asarray(out))
+                if agreed is not None:
+                    out = tf.constant(agreed)
                     covered = ()
             self.unchecked.update((tensor, covered) for tensor in node.outputs)
             for tensor, value in zip(node.outputs, tf.nest.flatten(out), strict=True):
@@ -480,12 +546,41 @@ class _Walk:
         return result
 
 
-def run_exposed(model: bytes, inputs: list[np.ndarray], run) -> dict[int, np.ndarray]:
-    """Every operator output of ``model`` for ``inputs``, by tensor index. ``run(flatbuffer,
-    inputs)`` runs a flatbuffer in the target's interpreter and returns its outputs in the
-    order of the subgraph's outputs."""
-    exposed, outputs = expose_all_tensors(model)
-    return dict(zip(outputs, run(exposed, inputs), strict=True))
+def checked_tensors(
+    model: tf.keras.Model, converted: bytes, checkpoints: CheckpointMap | None = None
+) -> list[int]:
+    """The tensors of ``converted`` that verification reads: the outputs (and the logits in
+    front of a final ``SOFTMAX``) and every value and levels checkpoint (``checkpoints`` as
+    for :func:`verify_layerwise`)."""
+    found = _find_checkpoints(layer_graph(model), model.name, converted, checkpoints)
+    outputs = output_tensors(model, converted)
+    logits = [_softmax_input(converted, tensor) for tensor in outputs]
+    tensors = [*outputs, *(t for t in logits if t is not None)]
+    tensors += [t.index for t in (*found.values.values(), *found.levels.values())]
+    return list(dict.fromkeys(tensors))
+
+
+def run_exposed(
+    model: bytes,
+    inputs: list[np.ndarray],
+    run: Callable[[bytes, list[np.ndarray]], list[np.ndarray]],
+    tensors: Sequence[int],
+) -> dict[int, np.ndarray]:
+    """The values of ``tensors`` (operator outputs of ``model``, e.g. from
+    :func:`checked_tensors`) and of the outputs for ``inputs``, by tensor index.
+    ``run(flatbuffer, inputs)`` runs a flatbuffer in the target's interpreter and returns its
+    outputs in the order of the subgraph's outputs; it is given a few samples at a time."""
+    exposed, outputs = expose_tensors(model, tensors)
+    samples = len(inputs[0])
+    values: dict[int, np.ndarray] = {}
+    for start in range(0, samples, _CHUNK):
+        part = [x[start : start + _CHUNK] for x in inputs]
+        for tensor, value in zip(outputs, run(exposed, part), strict=True):
+            rows = len(value) // len(part[0])  # per sample
+            if tensor not in values:
+                values[tensor] = np.empty((samples * rows, *value.shape[1:]), value.dtype)
+            values[tensor][start * rows : start * rows + len(value)] = value
+    return values
 
 
 def output_tensors(model: tf.keras.Model, converted: bytes) -> list[int]:
@@ -514,11 +609,14 @@ def end_to_end(
         if softmax_input is not None and _ends_in_softmax(node.layer):
             logits[node.name] = softmax_input
     store = {t: tf.constant(x) for t, x in zip(graph.inputs, inputs, strict=True)}
+    releases = _releases(graph)
     for node in graph.nodes:
         if node.name in logits:
             store[node.outputs[0]] = _logits_call(node, store)
         else:
             store.update(zip(node.outputs, tf.nest.flatten(node.call_on(store)), strict=True))
+        for tensor in releases.get(node.name, ()):
+            del store[tensor]
     expected, actual = [], []
     for index, tensor in enumerate(graph.outputs):
         keras = np.asarray(store[tensor])
@@ -536,7 +634,7 @@ def verify_layerwise(
     checkpoints: CheckpointMap | None = None,
 ) -> LayerwiseResult:
     """Compare ``converted`` with ``model`` checkpoint by checkpoint (see the module
-    docstring); ``values`` from :func:`run_exposed`; ``checkpoints`` for a file converted
-    from a rewritten copy of ``model``."""
-    walk = _Walk(model, converted, values, checkpoints)
-    return walk.run(inputs, output_tensors(model, converted))
+    docstring); ``values`` from :func:`run_exposed` (each is removed from it after its last
+    use, so that memory is freed as the walk goes); ``checkpoints`` for a file converted from
+    a rewritten copy of ``model``."""
+    return _Walk(model, converted, values, checkpoints).run(inputs)
