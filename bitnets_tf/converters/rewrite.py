@@ -4,7 +4,8 @@
   turns the former into a float ``FULLY_CONNECTED`` and the latter, exported as a 1×1 binary
   convolution, into a bitpacked ``LceBconv2d``.
 - binary dense layers of more than 2^24 weights → :class:`ChunkedBinaryDense` (LCE 0.16 fails
-  on binary kernels of 2^25 elements).
+  on binary kernels of 2^25 elements); binary convolutions of more than 2^24 weights →
+  :class:`ChunkedBinaryConv2D`, the same split over output channels.
 - quantized kernels that are not binary (ternary, k-bit) → their precomputed values with
   :class:`PrecomputedKernel` (LCE does not fold such quantizers).
 - zero-padded binary convolutions on inputs smaller than their kernel → one-padded ones minus
@@ -24,7 +25,14 @@ import numpy as np
 import tensorflow as tf
 
 from bitnets_tf import layers as our_layers
-from bitnets_tf.converters.chunked import LCE_MAX_KERNEL_ELEMENTS, ChunkedBinaryDense, chunk_units
+from bitnets_tf.converters.chunked import (
+    LCE_MAX_KERNEL_ELEMENTS,
+    ChunkedBinaryDense,
+    chunk_units,
+    chunked_conv,
+    conv_pieces,
+    conv_pieces_are_exact,
+)
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.semantics import (
     activation_staircase,
@@ -136,13 +144,31 @@ def too_large_for_lce(layer) -> bool:
     )
 
 
+def conv_too_large_for_lce(layer) -> bool:
+    """A binary 2-D convolution whose kernel LCE cannot convert in one piece, and which can be
+    split over its output channels exactly."""
+    if not isinstance(layer, lq.layers.QuantConv2D) or not layer.built:
+        return False
+    staircase = activation_staircase(layer.input_quantizer)
+    return (
+        staircase is not None
+        and staircase.name == "binary"
+        and int(np.prod(layer.kernel.shape)) > LCE_MAX_KERNEL_ELEMENTS
+        and not lce_miscomputes_zero_padding(layer)
+        and classify_kernel(quantized_kernel(layer), "conv").kind == "binary"
+        and conv_pieces_are_exact(layer)
+    )
+
+
 def _pieces(layer) -> list[int]:
+    if isinstance(layer, lq.layers.QuantConv2D):
+        return conv_pieces(layer)
     return chunk_units(int(layer.kernel.shape[0]), layer.units)
 
 
 def lce_bconv_count(layer) -> int:
     """How many ``LceBconv2d`` a bitpackable layer becomes after the rewrites."""
-    return len(_pieces(layer)) if too_large_for_lce(layer) else 1
+    return len(_pieces(layer)) if too_large_for_lce(layer) or conv_too_large_for_lce(layer) else 1
 
 
 def _kernel_quantizer_attribute(layer) -> str | None:
@@ -163,6 +189,11 @@ def planned_rewrites(model: tf.keras.Model) -> list[Rewrite]:
         if too_large_for_lce(layer):
             change = (
                 f"binary dense → {len(_pieces(layer))} 1×1 binary convolutions (LCE size limit)"
+            )
+            rewrites.append(Rewrite(layer.name, change))
+        elif conv_too_large_for_lce(layer):
+            change = (
+                f"binary convolution → {len(_pieces(layer))} over output channels (LCE size limit)"
             )
             rewrites.append(Rewrite(layer.name, change))
         elif _is_larq_binary_dense(layer):
@@ -191,6 +222,8 @@ def _replacement(layer):
             layer.activation,
             name=layer.name,
         )
+    if conv_too_large_for_lce(layer):
+        return chunked_conv(layer)
     if _is_larq_binary_dense(layer):
         return our_layers.QuantDense.from_config(config)
     if lce_miscomputes_zero_padding(layer):

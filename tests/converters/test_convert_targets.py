@@ -128,6 +128,35 @@ def test_binary_dense_too_large_for_lce_is_split(monkeypatch):
     )
 
 
+def test_binary_convolution_too_large_for_lce_is_split_over_output_channels(monkeypatch):
+    """With XNOR-Net's per-channel weight scale, as larq-zoo's XNORNet fc6 (a 6×6 convolution
+    of 2^25 weights) has it: each piece keeps the quantizer, and the file is exact."""
+    import tensorflow as tf
+
+    from bitnets_tf.converters import chunked
+    from bitnets_tf.layers import QuantConv2D
+
+    monkeypatch.setattr(chunked, "LCE_MAX_KERNEL_ELEMENTS", 1000)  # the real limit is 2^24
+    monkeypatch.setattr(rewrite, "LCE_MAX_KERNEL_ELEMENTS", 1000)
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((6, 6, 8))
+    x = tf.keras.layers.BatchNormalization()(inputs)
+    x = QuantConv2D(
+        16, 3, input_quantizer="ste_sign", kernel_quantizer="xnor_weight_scale", use_bias=False
+    )(x)
+    model = tf.keras.Model(inputs, x)
+    model.layers[1].moving_mean.assign(np.linspace(-0.5, 0.5, 8).astype(np.float32))
+    samples = np.random.default_rng(3).standard_normal((16, 6, 6, 8)).astype(np.float32)
+    result = convert(model, target="lce", sample_inputs=samples, float_reference=False)
+    changes = [change for _, change in result.report.rewrites]
+    assert changes == ["binary convolution → 2 over output channels (LCE size limit)"]
+    assert flatbuffer.operator_names(result.flatbuffer).count("LceBconv2d") == 2
+    fresh = np.random.default_rng(4).standard_normal((64, 6, 6, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        run_lce(result.flatbuffer, [fresh])[0], model.predict(fresh, verbose=0), atol=1e-4
+    )
+
+
 def test_nested_blocks_are_audited_and_lowered_layer_by_layer():
     """A model of nested Sequential blocks (as LayerwiseTrainer assembles its result) converts
     like the flat model: its binary layers are bitpacked and exact in int8, not opaque."""
