@@ -266,7 +266,7 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
         return int(line.split()[1]) / 1024
 
     peaks = []
-    for batches in (4, 40):
+    for batches in (4, 100):
         fit_streaming_readout(stream(batches), 10, epochs=1, learning_rate=1e-5)
         peaks.append(peak_mb())
     print(peaks[0], peaks[1])
@@ -275,13 +275,14 @@ _FLAT_MEMORY_SCRIPT = textwrap.dedent(
 
 
 def test_streaming_readout_memory_is_flat_in_the_examples_and_linear_in_the_width():
-    # 20,000 features: a d×d float64 Gram matrix would be 3.2 GB, and the 40 batches of
-    # 100 rows (8 MB each as float32) would add 320 MB if they were held.
+    # 20,000 features: a d×d float64 Gram matrix would be 3.2 GB, and the 100 batches of
+    # 100 rows (8 MB each as float32) would add 770 MB over 4 batches if they were held.
+    # tf.data's autotuned buffers hold a few batches more on a busy machine (113 MB seen).
     run = subprocess.run(
         [sys.executable, "-c", _FLAT_MEMORY_SCRIPT], capture_output=True, text=True, check=True
     )
     few, many = (float(v) for v in run.stdout.split())
-    assert many - few < 100  # MB, for 10x the examples
+    assert many - few < 250  # MB, for 25x the examples
     assert many < 2000
 
 
