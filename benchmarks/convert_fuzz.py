@@ -37,7 +37,7 @@ from support.convert_models import agreement_rates, file_logits, random_architec
 
 import bitnets_tf  # noqa: F401  (binds tf.keras to tf-keras)
 from bitnets_tf.converters import DEFAULT_TOLERANCES, ConversionError, convert
-from bitnets_tf.converters.layerwise import checked_tensors, run_exposed, verify_layerwise
+from bitnets_tf.converters.layerwise import verify_file
 from bitnets_tf.tflite.batch import run_lce, run_tflite
 
 RUNNERS = {"lce": run_lce, "int8": run_tflite, "float": run_tflite}
@@ -71,11 +71,13 @@ def _fuzz_one(seed: int, target: str) -> tuple[str, str]:
             return "silent error", rates
         inputs = [fresh[:64]]
         run = RUNNERS[target]
-        tensors = checked_tensors(model, result.flatbuffer, result.checkpoints)
-        values = run_exposed(
-            result.flatbuffer, inputs, lambda m, x: run(m, x, model.input_names), tensors
+        compared = verify_file(
+            model,
+            result.flatbuffer,
+            inputs,
+            lambda m, x: run(m, x, model.input_names),
+            result.checkpoints,
         )
-        compared = verify_layerwise(model, result.flatbuffer, inputs, values, result.checkpoints)
         if not compared.agrees:
             return "silent error", f"{rates}; {compared.describe()}"
         return "rounding flips", f"{rates}; {compared.describe()}"

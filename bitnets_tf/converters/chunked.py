@@ -90,7 +90,7 @@ class ChunkedBinaryConv2D(tf.keras.layers.Layer):
     Each piece is the original layer class with the same configuration, fewer filters and its
     slice of the latent kernel, so LCE sees the same quantizer ops on a kernel below the
     limit. Exact when the kernel quantizer acts per output channel (sign, XNOR-Net's and
-    Bi-Real's per-channel scale): :func:`chunked_conv` checks this on the weights.
+    Bi-Real's per-channel scale), which :func:`conv_pieces_are_exact` checks on the weights.
     """
 
     def __init__(self, pieces: list[tf.keras.layers.Layer], **kwargs):

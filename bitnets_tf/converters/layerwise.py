@@ -638,3 +638,17 @@ def verify_layerwise(
     use, so that memory is freed as the walk goes); ``checkpoints`` for a file converted from
     a rewritten copy of ``model``."""
     return _Walk(model, converted, values, checkpoints).run(inputs)
+
+
+def verify_file(
+    model: tf.keras.Model,
+    converted: bytes,
+    inputs: list[np.ndarray],
+    run: Callable[[bytes, list[np.ndarray]], list[np.ndarray]],
+    checkpoints: CheckpointMap | None = None,
+) -> LayerwiseResult:
+    """:func:`verify_layerwise` of ``converted`` on ``inputs`` (e.g. other inputs than
+    ``convert`` used), running it with ``run`` (as for :func:`run_exposed`) and reading the
+    tensors :func:`checked_tensors` names; ``checkpoints`` is ``result.checkpoints``."""
+    values = run_exposed(converted, inputs, run, checked_tensors(model, converted, checkpoints))
+    return verify_layerwise(model, converted, inputs, values, checkpoints)

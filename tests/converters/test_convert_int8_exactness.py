@@ -11,7 +11,7 @@ import tensorflow as tf
 from support.convert_models import binary_mlp, plus_minus_one
 
 from bitnets_tf.converters import ConversionError, convert
-from bitnets_tf.converters.layerwise import checked_tensors, run_exposed, verify_layerwise
+from bitnets_tf.converters.layerwise import verify_file
 from bitnets_tf.layers import QuantConv2D, QuantDense, RPReLU
 from bitnets_tf.tflite.batch import run_tflite
 
@@ -147,9 +147,7 @@ def test_an_exact_int8_file_is_held_to_the_layerwise_bound_and_rechecks_on_fresh
     assert "inexactly" not in result.report.tolerance
     assert "first error" not in result.report.layerwise
     fresh = np.random.default_rng(5).standard_normal((64, 8, 8, 4)).astype(np.float32)
-    tensors = checked_tensors(model, result.flatbuffer, result.checkpoints)
-    values = run_exposed(result.flatbuffer, [fresh], run_tflite, tensors)
-    compared = verify_layerwise(model, result.flatbuffer, [fresh], values, result.checkpoints)
+    compared = verify_file(model, result.flatbuffer, [fresh], run_tflite, result.checkpoints)
     assert compared.agrees, compared.describe()
     sign_layer = model.layers[-2].name  # the dense layer whose input quantizer is the sign
     assert any(f.kind == "levels" and f.layer == sign_layer for f in compared.findings)

@@ -17,7 +17,7 @@ from tensorflow.lite.tools import flatbuffer_utils
 from bitnets_tf.converters import DEFAULT_TOLERANCES, convert
 from bitnets_tf.converters.cloning import clone_model
 from bitnets_tf.converters.int8 import convert_int8
-from bitnets_tf.converters.layerwise import checked_tensors, run_exposed, verify_layerwise
+from bitnets_tf.converters.layerwise import verify_file
 from bitnets_tf.tflite import flatbuffer
 from bitnets_tf.tflite.batch import run_lce, run_tflite
 from bitnets_tf.zoo import create_model
@@ -47,13 +47,6 @@ def block():
     assert not int8.int8_layers  # the residual stream and the head stay float32
     converted["int8"] = int8
     return model, converted
-
-
-def _layerwise(model, model_bytes, x, run, checkpoints=None):
-    """``verify_layerwise`` of ``model_bytes`` on ``x``, reading the tensors ``convert`` reads."""
-    tensors = checked_tensors(model, model_bytes, checkpoints)
-    values = run_exposed(model_bytes, [x], run, tensors)
-    return verify_layerwise(model, model_bytes, [x], values, checkpoints)
 
 
 def _names(model_bytes):
@@ -126,14 +119,14 @@ def test_every_kind_of_corruption_is_caught_and_named(block):
     model, converted = block
     x = _inputs(model, 8, seed=2)
     for what, mutated, layer, op in _lce_mutations(converted["lce"]):
-        result = _layerwise(model, mutated, x, run_lce)
+        result = verify_file(model, mutated, [x], run_lce)
         assert not result.agrees, what
         assert (result.culprit.layer, result.culprit.op) == (layer, op), (what, result.describe())
     float_model = converted["float"]
     (pad,) = _operators(float_model, "PADV2")
     names = _names(float_model)
     mutated = _mutated(float_model, pad.inputs[2], lambda v: v.__setitem__(0, 0.0))
-    result = _layerwise(model, mutated, x, run_tflite)
+    result = verify_file(model, mutated, [x], run_tflite)
     assert not result.agrees
     assert _layer_of(names[pad.outputs[0]]) in result.culprit.covers, result.describe()
     assert result.culprit.op == "CONV_2D"
@@ -183,10 +176,10 @@ def test_every_kind_of_int8_corruption_is_caught_and_named(block):
     model, converted = block
     int8 = converted["int8"]
     x = _inputs(model, 8, seed=2)
-    unchanged = _layerwise(model, int8.flatbuffer, x, run_tflite, int8.checkpoints)
+    unchanged = verify_file(model, int8.flatbuffer, [x], run_tflite, int8.checkpoints)
     assert unchanged.agrees, unchanged.describe()
     for what, mutated, layer in _int8_mutations(model, int8.flatbuffer):
-        result = _layerwise(model, mutated, x, run_tflite, int8.checkpoints)
+        result = verify_file(model, mutated, [x], run_tflite, int8.checkpoints)
         assert not result.agrees, what
         named = (result.culprit.layer, *result.culprit.covers)
         assert layer in named, (what, result.describe())
@@ -198,7 +191,7 @@ def test_unchanged_files_agree_layer_by_layer(block):
     for target, model_bytes in converted.items():
         if target == "int8":
             continue  # test_every_kind_of_int8_corruption_is_caught_and_named
-        result = _layerwise(model, model_bytes, x, RUNNERS[target])
+        result = verify_file(model, model_bytes, [x], RUNNERS[target])
         assert result.agrees, (target, result.describe())
         assert result.checkpoints >= len(model.layers) // 2
 
