@@ -105,6 +105,8 @@ def main() -> int:
         for seed in seeds:
             outcome, detail = _fuzz_one(seed, target)
             outcomes[outcome] += 1
+            elapsed = time.perf_counter() - start
+            print(f"{target} seed {seed}: {outcome} ({elapsed:.0f} s)", file=sys.stderr, flush=True)
             if outcome == "refused":
                 reasons[detail].append(seed)
             elif detail:

@@ -212,21 +212,25 @@ def _bitpacked_shape(shape: tuple) -> tuple:
 class _Checkpoints:
     values: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its output
     levels: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its quantized input
+    planes: set[str] = field(default_factory=set)  # layers whose quantized input is ±1 planes
 
 
-def _int8_levels(
+def _plane_levels(
     tensors: dict[int, _Tensor], prefix: tuple[str, ...], elements: int
 ) -> list[_Tensor]:
-    """The int8 tensors the layer ``prefix`` computes with ``elements`` values per sample
-    (its dequantized copy may carry the same name, so readers do not tell its output)."""
-    return [
+    """The ±1 planes tensors the layer ``prefix`` computes with ``elements`` values per sample:
+    int8 where the file keeps them int8 (its dequantized copy may carry the same name, so
+    readers do not tell its output), else their float32 copy in a float part of the file (a
+    flatten in front of a float head)."""
+    own = [
         t
         for t in tensors.values()
         if _within(t.scope, prefix)
-        and t.dtype == "INT8"
         and t.op not in _CONVERSION_OPS
         and int(np.prod(t.shape[1:])) == elements
     ]
+    int8 = [t for t in own if t.dtype == "INT8"]
+    return int8 or [t for t in own if t.dtype == "FLOAT32"]
 
 
 def _find_checkpoints(
@@ -255,9 +259,10 @@ def _find_checkpoints(
             source = names.levels.get(node.name)
             if source is not None:
                 elements = int(np.prod(graph.tensor_shape(node.inputs[0])[1:]))
-                levels = _int8_levels(tensors, (scope_name, source), elements)
+                levels = _plane_levels(tensors, (scope_name, source), elements)
                 if levels:
                     found.levels[node.name] = max(levels, key=lambda t: t.index)
+                    found.planes.add(node.name)
             continue
         scope = _quantizer_scope(node.layer)
         if scope is None:
@@ -283,11 +288,11 @@ def _find_checkpoints(
     return found
 
 
-def _decode_levels(value: np.ndarray, tensor: _Tensor, channels: int) -> np.ndarray:
+def _decode_levels(value: np.ndarray, tensor: _Tensor, channels: int, planes: bool) -> np.ndarray:
     """The quantized values per sample, flattened (positions × channels)."""
     samples = value.shape[0]
     plus, minus = np.float32(1), np.float32(-1)
-    if tensor.dtype == "INT8":  # ±1 planes, dequantized by the interpreter's runner
+    if planes:  # ±1 planes (±254/255 dequantized)
         return np.where(value.reshape(samples, -1) > 0, plus, minus)
     if tensor.dtype == "INT32":
         words = np.ascontiguousarray(value).view(np.uint32).astype("<u4")
@@ -471,7 +476,8 @@ class _Walk:
         staircase = activation_staircase(quantizer)
         samples = x.shape[0]
         keras = np.asarray(quantizer(tf.constant(x))).reshape(samples, -1)
-        converted = _decode_levels(self.take(tensor.index), tensor, x.shape[-1])
+        planes = node.name in self.checkpoints.planes
+        converted = _decode_levels(self.take(tensor.index), tensor, x.shape[-1], planes)
         if staircase.name != "binary":  # float levels of a ternary staircase: w·Σ s_p
             converted = converted.reshape(keras.shape)
         flipped = _flips(converted, keras)

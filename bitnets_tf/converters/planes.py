@@ -47,6 +47,10 @@ FLOAT_STEP_MULTIPLIER = 16.0
 # Float-bits steps run in float32: the gain only has to saturate the clip wherever float32
 # itself resolves the sign of y - θ.
 STEM_STEP_GAIN = 1e7
+# TFLite's builtin (non-delegated) depthwise kernels accumulate one output pixel's channels in a
+# fixed stack buffer (4832 floats; 2048 int32 in older integer kernels) and loop forever on a
+# wider output, as in the calibration run. Wider standalone planes are computed in pieces.
+MAX_DEPTHWISE_OUTPUTS = 2048
 
 
 def float_step_gain(input_scale: float, column_max: np.ndarray | float = 1.0) -> np.ndarray:
@@ -220,18 +224,25 @@ class StandalonePlanes(tf.keras.layers.Layer):
         planes, channels = self.thresholds.shape
         offsets = np.where(np.asarray(self.inclusive), 1.0, -1.0)[:, None]
         bias = (offsets - self.gain * self.thresholds).T.reshape(-1)  # channel-major
-        kernel = np.full((1, 1, channels, planes), self.gain)
         x = inputs
         if x.shape.rank != 4:
             x = tf.reshape(x, [-1, 1, 1, channels])
-        y = tf.nn.depthwise_conv2d(x, tf.constant(kernel, tf.float32), (1, 1, 1, 1), "VALID")
-        y = y + tf.constant(bias, tf.float32)
-        if self.bits_scope is not None:
-            with tf.name_scope(self.bits_scope):
-                y = tf.clip_by_value(0.5 * y + 0.5, 0.0, 1.0)
-        else:
-            with tf.name_scope(PLANES_SCOPE):
-                y = tf.clip_by_value(y, -1.0, 1.0)
+        step = max(1, MAX_DEPTHWISE_OUTPUTS // planes)
+        pieces = []
+        for start in range(0, channels, step):
+            stop = min(channels, start + step)
+            piece = x if (start, stop) == (0, channels) else x[..., start:stop]
+            kernel = np.full((1, 1, stop - start, planes), self.gain)
+            y = tf.nn.depthwise_conv2d(
+                piece, tf.constant(kernel, tf.float32), (1, 1, 1, 1), "VALID"
+            )
+            pieces.append(y + tf.constant(bias[start * planes : stop * planes], tf.float32))
+        with tf.name_scope(self.bits_scope or PLANES_SCOPE):
+            if self.bits_scope is not None:
+                pieces = [tf.clip_by_value(0.5 * y + 0.5, 0.0, 1.0) for y in pieces]
+            else:
+                pieces = [tf.clip_by_value(y, -1.0, 1.0) for y in pieces]
+            y = pieces[0] if len(pieces) == 1 else tf.concat(pieces, axis=-1)
         if inputs.shape.rank != 4:
             y = tf.reshape(y, [-1, *inputs.shape[1:-1], channels * planes])
         return y

@@ -8,11 +8,14 @@ refused with the layer named."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from support.convert_models import binary_mlp, plus_minus_one
+from support.convert_models import binary_mlp, plus_minus_one, random_architecture
 
 from bitnets_tf.converters import ConversionError, convert
 from bitnets_tf.converters.layerwise import verify_file
+from bitnets_tf.converters.planes import MAX_DEPTHWISE_OUTPUTS, StandalonePlanes
 from bitnets_tf.layers import QuantConv2D, QuantDense, RPReLU
+from bitnets_tf.quantizers import TernaryActivation
+from bitnets_tf.tflite import flatbuffer
 from bitnets_tf.tflite.batch import run_tflite
 
 L = tf.keras.layers
@@ -183,3 +186,42 @@ def test_approximate_int8_is_an_opt_in_judged_on_end_to_end_rates():
     assert f"int8-rounded tensors (they flip near the threshold): {model.layers[-1].name}" in str(
         caught.value
     )
+
+
+def test_wide_standalone_planes_run_in_pieces_the_builtin_depthwise_kernel_can_compute():
+    """TFLite's non-delegated depthwise kernels (calibration runs them) never finish on an
+    output wider than their accumulator buffer, so the planes of a 3136-feature ternary sign
+    are computed as depthwise convolutions of at most ``MAX_DEPTHWISE_OUTPUTS`` channels, and
+    the file is exact."""
+    planes = StandalonePlanes(np.zeros((2, 3136)), (True, False), input_scale=0.05)
+    graph = tf.function(planes).get_concrete_function(tf.TensorSpec([None, 3136], tf.float32)).graph
+    widths = [op.outputs[0].shape[-1] for op in graph.get_operations() if "Depthwise" in op.type]
+    assert sum(widths) == 2 * 3136 and max(widths) <= MAX_DEPTHWISE_OUTPUTS, widths
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = L.Input((8, 8, 49))
+    x = QuantDense(
+        6, input_quantizer=TernaryActivation(), kernel_quantizer="ste_sign", use_bias=False
+    )(L.Flatten()(L.BatchNormalization()(inputs)))
+    model = tf.keras.Model(inputs, x)
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    shapes = {t.index: t.shape for t in flatbuffer.tensors(result.flatbuffer)}
+    widths = [
+        shapes[op.outputs[0]][-1]
+        for op in flatbuffer.operators(result.flatbuffer)
+        if op.name == "DEPTHWISE_CONV_2D"
+    ]
+    assert widths and max(widths) <= MAX_DEPTHWISE_OUTPUTS, widths
+    assert _fresh_relative_errors(model, result.flatbuffer, 0).max() <= 1e-4
+
+
+def test_exact_ties_in_planes_read_through_a_flatten_by_a_float_head_are_legitimate_flips():
+    """A ternary input times XNOR-scaled weights sums to exactly 0 in the file's integers and
+    to ±6e-8 in Keras, so the next sign can differ; the planes reach the float head through a
+    flatten (float32 there), and are still compared as planes: the flips are legitimate and
+    the conversion verifies. Architecture: the fuzz's seed 121 (RSign, two XNOR-scaled 1×1
+    convolutions with a ternary input between, flatten, a binary dense head)."""
+    tf.keras.utils.set_random_seed(121)
+    model = random_architecture(np.random.default_rng(121))
+    result = convert(model, target="int8", float_reference=False, progress=False)
+    assert "legitimate sign flip" in result.report.layerwise, result.report.layerwise
