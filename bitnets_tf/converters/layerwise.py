@@ -318,6 +318,21 @@ def _ends_in_softmax(layer) -> bool:
     )
 
 
+def _compared_outputs(
+    model: tf.keras.Model, converted: bytes, graph: LayerGraph
+) -> list[tuple[int, bool]]:
+    """For each Keras output, the converted tensor compared with it and whether that is the
+    logits: the input of the file's final ``SOFTMAX`` where the Keras output ends in a softmax
+    too (saturation would hide errors there), else the output itself."""
+    compared = []
+    for tensor, output in zip(graph.outputs, output_tensors(model, converted), strict=True):
+        logits = None
+        if _ends_in_softmax(graph.producer[tensor].layer):
+            logits = _softmax_input(converted, output)
+        compared.append((output, False) if logits is None else (logits, True))
+    return compared
+
+
 def _logits_call(node: Node, values: dict[str, tf.Tensor]):
     """The node's output with its final softmax left out."""
     if isinstance(node.layer, (tf.keras.layers.Activation, tf.keras.layers.Softmax)):
@@ -388,7 +403,7 @@ class _Walk:
         self.graph = layer_graph(model)
         self.converted_model = converted
         self.converted = values
-        self.outputs = output_tensors(model, converted)
+        self.compared_outputs = _compared_outputs(model, converted, self.graph)
         self.output_nodes = {
             self.graph.producer[t].name: i for i, t in enumerate(self.graph.outputs)
         }
@@ -409,11 +424,8 @@ class _Walk:
         if index is None:
             checkpoint = self.checkpoints.values.get(node.name)
             return None if checkpoint is None else ("value", checkpoint.index)
-        if _ends_in_softmax(node.layer):
-            logits = _softmax_input(self.converted_model, self.outputs[index])
-            if logits is not None:
-                return "logits", logits
-        return "value", self.outputs[index]
+        tensor, logits = self.compared_outputs[index]
+        return ("logits" if logits else "value"), tensor
 
     def take(self, tensor: int) -> np.ndarray:
         """The converted values of ``tensor``, released at the walk's last read of them."""
@@ -558,10 +570,10 @@ def checked_tensors(
     """The tensors of ``converted`` that verification reads: the outputs (and the logits in
     front of a final ``SOFTMAX``) and every value and levels checkpoint (``checkpoints`` as
     for :func:`verify_layerwise`)."""
-    found = _find_checkpoints(layer_graph(model), model.name, converted, checkpoints)
-    outputs = output_tensors(model, converted)
-    logits = [_softmax_input(converted, tensor) for tensor in outputs]
-    tensors = [*outputs, *(t for t in logits if t is not None)]
+    graph = layer_graph(model)
+    found = _find_checkpoints(graph, model.name, converted, checkpoints)
+    compared = [tensor for tensor, _ in _compared_outputs(model, converted, graph)]
+    tensors = [*output_tensors(model, converted), *compared]
     tensors += [t.index for t in (*found.values.values(), *found.levels.values())]
     return list(dict.fromkeys(tensors))
 
@@ -607,13 +619,12 @@ def end_to_end(
     :func:`run_exposed`): the logits where the Keras output ends in a softmax and the
     converted one in ``SOFTMAX``, where saturation would hide errors."""
     graph = layer_graph(model)
-    outputs = output_tensors(model, converted)
-    logits = {}
-    for index, tensor in enumerate(graph.outputs):
-        node = graph.producer[tensor]
-        softmax_input = _softmax_input(converted, outputs[index])
-        if softmax_input is not None and _ends_in_softmax(node.layer):
-            logits[node.name] = softmax_input
+    compared = _compared_outputs(model, converted, graph)
+    logits = {
+        graph.producer[output].name
+        for output, (_, is_logits) in zip(graph.outputs, compared, strict=True)
+        if is_logits
+    }
     store = {t: tf.constant(x) for t, x in zip(graph.inputs, inputs, strict=True)}
     releases = _releases(graph)
     for node in graph.nodes:
@@ -624,9 +635,8 @@ def end_to_end(
         for tensor in releases.get(node.name, ()):
             del store[tensor]
     expected, actual = [], []
-    for index, tensor in enumerate(graph.outputs):
-        keras = np.asarray(store[tensor])
-        converted_tensor = logits.get(graph.producer[tensor].name, outputs[index])
+    for output, (converted_tensor, _) in zip(graph.outputs, compared, strict=True):
+        keras = np.asarray(store[output])
         expected.append(keras)
         actual.append(values[converted_tensor].reshape(keras.shape))
     return expected, actual
