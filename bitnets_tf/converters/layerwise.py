@@ -212,7 +212,7 @@ def _bitpacked_shape(shape: tuple) -> tuple:
 class _Checkpoints:
     values: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its output
     levels: dict[str, _Tensor] = field(default_factory=dict)  # layer -> its quantized input
-    planes: set[str] = field(default_factory=set)  # layers whose quantized input is ±1 planes
+    planes: bool = False  # levels are ±1 planes (a file from a rewritten copy: int8)
 
 
 def _plane_levels(
@@ -237,7 +237,7 @@ def _find_checkpoints(
     graph: LayerGraph, model_name: str, model: bytes, names: CheckpointMap | None = None
 ) -> _Checkpoints:
     tensors = _converted_tensors(model)
-    found = _Checkpoints()
+    found = _Checkpoints(planes=names is not None)
     scope_name = names.scope if names is not None else model_name
     for node in graph.nodes:
         if len(node.outputs) != 1:
@@ -262,7 +262,6 @@ def _find_checkpoints(
                 levels = _plane_levels(tensors, (scope_name, source), elements)
                 if levels:
                     found.levels[node.name] = max(levels, key=lambda t: t.index)
-                    found.planes.add(node.name)
             continue
         scope = _quantizer_scope(node.layer)
         if scope is None:
@@ -488,8 +487,8 @@ class _Walk:
         staircase = activation_staircase(quantizer)
         samples = x.shape[0]
         keras = np.asarray(quantizer(tf.constant(x))).reshape(samples, -1)
-        planes = node.name in self.checkpoints.planes
-        converted = _decode_levels(self.take(tensor.index), tensor, x.shape[-1], planes)
+        value = self.take(tensor.index)
+        converted = _decode_levels(value, tensor, x.shape[-1], self.checkpoints.planes)
         if staircase.name != "binary":  # float levels of a ternary staircase: w·Σ s_p
             converted = converted.reshape(keras.shape)
         flipped = _flips(converted, keras)
